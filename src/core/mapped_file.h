@@ -1,0 +1,30 @@
+// A read-only memory map of a whole file. Model weights are used in place from the map.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace pangolin {
+
+class MappedFile {
+public:
+    explicit MappedFile(const std::string& path);
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    const uint8_t* data() const { return data_; }
+    size_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+
+    // Hint that a byte range will be read soon / will not be needed (no-ops on failure).
+    void advise_willneed(size_t offset, size_t length) const;
+
+private:
+    std::string path_;
+    const uint8_t* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+}  // namespace pangolin

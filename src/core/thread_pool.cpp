@@ -1,0 +1,89 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace pangolin {
+
+namespace {
+inline void cpu_relax() {
+#if defined(__x86_64__)
+    _mm_pause();
+#endif
+}
+constexpr int k_spin_iterations = 20000;
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+    stop_.store(true);
+    generation_.fetch_add(1);
+    generation_.notify_all();
+    for (auto& t : workers_) t.join();
+}
+
+int ThreadPool::default_threads() {
+    if (const char* env = std::getenv("PANGOLIN_THREADS")) {
+        const int n = std::atoi(env);
+        if (n > 0) return n;
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void ThreadPool::worker_loop(int index) {
+    uint64_t seen = 0;
+    for (;;) {
+        uint64_t gen = generation_.load(std::memory_order_acquire);
+        for (int spin = 0; gen == seen && spin < k_spin_iterations; ++spin) {
+            cpu_relax();
+            gen = generation_.load(std::memory_order_acquire);
+        }
+        while (gen == seen) {
+            generation_.wait(seen, std::memory_order_acquire);
+            gen = generation_.load(std::memory_order_acquire);
+        }
+        seen = gen;
+        if (stop_.load()) return;
+        (*job_)(index);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
+    if (n_threads_ == 1) {
+        fn(0);
+        return;
+    }
+    job_ = &fn;
+    pending_.store(n_threads_ - 1, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    generation_.notify_all();
+    fn(0);
+    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+}
+
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
+                              int64_t grain) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(1, grain);
+    const int64_t units = (n + grain - 1) / grain;
+    const int64_t workers = std::min<int64_t>(n_threads_, units);
+    if (workers <= 1) {
+        fn(0, n, 0);
+        return;
+    }
+    run_on_all([&](int t) {
+        if (t >= workers) return;
+        const int64_t u0 = units * t / workers, u1 = units * (t + 1) / workers;
+        const int64_t b = u0 * grain, e = std::min(n, u1 * grain);
+        if (b < e) fn(b, e, t);
+    });
+}
+
+}  // namespace pangolin

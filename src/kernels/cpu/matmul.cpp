@@ -1,0 +1,116 @@
+#include "kernels/cpu/matmul.h"
+
+#include <vector>
+
+#include "core/error.h"
+#include "core/fp.h"
+#include "core/quant_ref.h"
+
+namespace pangolin {
+
+float Weight::block_scale(int64_t r, int64_t c) const {
+    const int64_t scale_cols = scale.cols();
+    const int64_t i = (r / scale_block) * scale_cols + c / scale_block;
+    if (scale.type == DType::E8M0) return e8m0_to_f32(scale.data[i]);
+    return reinterpret_cast<const float*>(scale.data)[i];
+}
+
+float dot_f32_ref(const float* a, const float* b, int64_t n) {
+    // Pairwise-free plain loop; double accumulation keeps the reference close to exact so
+    // parity tests measure the SIMD path's error, not the reference's.
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += double(a[i]) * double(b[i]);
+    return float(s);
+}
+
+void dequant_row_ref(const Weight& w, int64_t r, float* out) {
+    const int64_t n = w.cols();
+    dequantize_row_ref(w.w.type, w.w.row(r), out, n);
+    if (w.scale.data) {
+        for (int64_t c = 0; c < n; ++c) out[c] *= w.block_scale(r, c);
+    }
+}
+
+DequantRowFn dequant_row_fn(DType type, bool fp8_block_scaled, SimdLevel level) {
+#if defined(PANGOLIN_HAVE_AVX2)
+    if (level == SimdLevel::Avx2)
+        if (auto fn = avx2::dequant_row_fn(type, fp8_block_scaled)) return fn;
+#endif
+    (void)type;
+    (void)fp8_block_scaled;
+    (void)level;
+    return &dequant_row_ref;
+}
+
+DotF32Fn dot_f32_fn(SimdLevel level) {
+#if defined(PANGOLIN_HAVE_AVX2)
+    if (level == SimdLevel::Avx2) return &avx2::dot_f32;
+#endif
+    (void)level;
+    return &dot_f32_ref;
+}
+
+Weight make_weight(const TensorView& w, SimdLevel level) {
+    require(w.rank() >= 1, "tensor ", w.name, " has no dimensions");
+    switch (w.type) {
+        case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
+        case DType::Q4_K: case DType::Q6_K: case DType::MXFP4: break;
+        case DType::F8_E4M3:
+            fail("tensor ", w.name, " is FP8 (F8_E4M3) but has no block scale (weight_scale_inv)");
+        default: fail("tensor ", w.name, " has type ", dtype_name(w.type), ", which cannot be used as a weight matrix");
+    }
+    Weight out;
+    out.w = w;
+    out.dequant = dequant_row_fn(w.type, false, level);
+    out.dot = dot_f32_fn(level);
+    return out;
+}
+
+Weight make_weight_fp8(const TensorView& w, const TensorView& scale, int64_t block, SimdLevel level) {
+    require(w.type == DType::F8_E4M3, "tensor ", w.name, " has a block scale but is ",
+            dtype_name(w.type), ", not F8_E4M3");
+    require(scale.type == DType::F32 || scale.type == DType::E8M0, "scale tensor ", scale.name,
+            " must be F32 or F8_E8M0, found ", dtype_name(scale.type));
+    require(block > 0, "FP8 block size must be positive");
+    const int64_t want_r = (w.rows() + block - 1) / block, want_c = (w.cols() + block - 1) / block;
+    require(scale.rank() == 2 && scale.dim(0) == want_r && scale.dim(1) == want_c, "scale tensor ",
+            scale.name, " has shape ", scale.shape_str(), " but weight ", w.name, " ",
+            w.shape_str(), " with ", block, "×", block, " blocks needs [", want_r, ", ", want_c, "]");
+    Weight out;
+    out.w = w;
+    out.scale = scale;
+    out.scale_block = block;
+    out.dequant = dequant_row_fn(w.type, true, level);
+    out.dot = dot_f32_fn(level);
+    return out;
+}
+
+void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
+                 int64_t ldy, int64_t row_begin, int64_t row_end) {
+    const int64_t cols = w.cols();
+    thread_local std::vector<float> row_buf;
+    if (w.w.type == DType::F32) {
+        for (int64_t r = row_begin; r < row_end; ++r) {
+            const float* wr = reinterpret_cast<const float*>(w.w.row(r));
+            for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = w.dot(wr, x + t * x_stride, cols);
+        }
+        return;
+    }
+    if (int64_t(row_buf.size()) < cols) row_buf.resize(size_t(cols));
+    for (int64_t r = row_begin; r < row_end; ++r) {
+        w.dequant(w, r, row_buf.data());
+        for (int64_t t = 0; t < n_tokens; ++t)
+            y[t * ldy + r] = w.dot(row_buf.data(), x + t * x_stride, cols);
+    }
+}
+
+void matmul(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
+            int64_t ldy, ThreadPool& pool) {
+    const int64_t rows = w.rows();
+    // Chunks of 16 rows keep each thread's writes to y on separate cache lines.
+    pool.parallel_for(rows, [&](int64_t b, int64_t e, int) {
+        matmul_rows(w, x, x_stride, n_tokens, y, ldy, b, e);
+    }, 16);
+}
+
+}  // namespace pangolin

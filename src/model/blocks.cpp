@@ -1,0 +1,90 @@
+#include "model/blocks.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace pangolin {
+
+AttentionWeights load_attention(const TensorLoader& loader, int64_t layer, const ModelConfig& c,
+                                const AttentionOptions& options) {
+    const std::string p = "blk." + std::to_string(layer) + ".";
+    const int64_t q_out = c.n_head * c.head_dim, k_out = c.n_head_kv * c.head_dim;
+    const int64_t v_out = c.n_head_kv * c.head_dim_v, o_in = c.n_head * c.head_dim_v;
+    AttentionWeights w;
+    w.q = loader.matrix(p + "attn_q.weight", q_out, c.n_embd);
+    w.k = loader.matrix(p + "attn_k.weight", k_out, c.n_embd);
+    w.v = loader.matrix(p + "attn_v.weight", v_out, c.n_embd);
+    w.o = loader.matrix(p + "attn_output.weight", c.n_embd, o_in);
+    if (options.qkv_bias) {
+        w.q_bias = loader.vector(p + "attn_q.bias", q_out);
+        w.k_bias = loader.vector(p + "attn_k.bias", k_out);
+        w.v_bias = loader.vector(p + "attn_v.bias", v_out);
+    }
+    if (options.o_bias) w.o_bias = loader.vector(p + "attn_output.bias", c.n_embd);
+    if (options.qk_norm) {
+        w.q_norm = loader.vector(p + "attn_q_norm.weight", c.head_dim);
+        w.k_norm = loader.vector(p + "attn_k_norm.weight", c.head_dim);
+    }
+    return w;
+}
+
+void self_attention(const AttentionWeights& w, const ModelConfig& c, const RopeTable& rope,
+                    int64_t layer, ForwardContext& ctx, const float* h, float* out) {
+    const int64_t n = ctx.n_tokens, dk = c.head_dim, dv = c.head_dim_v;
+    const int64_t q_w = c.n_head * dk, k_w = c.n_head_kv * dk, v_w = c.n_head_kv * dv;
+    ThreadPool& pool = *ctx.pool;
+
+    float* q = ctx.scratch(n * q_w);  // [n, n_head, dk]
+    float* k = ctx.scratch(n * k_w);  // [n, n_kv, dk]
+    float* v = ctx.scratch(n * v_w);  // [n, n_kv, dv]
+    matmul(w.q, h, c.n_embd, n, q, q_w, pool);
+    matmul(w.k, h, c.n_embd, n, k, k_w, pool);
+    matmul(w.v, h, c.n_embd, n, v, v_w, pool);
+    if (!w.q_bias.empty()) {
+        add_bias(q, q_w, w.q_bias.data(), q_w, n);
+        add_bias(k, k_w, w.k_bias.data(), k_w, n);
+        add_bias(v, v_w, w.v_bias.data(), v_w, n);
+    }
+    if (!w.q_norm.empty()) {
+        rms_norm(q, dk, w.q_norm.data(), dk, n * c.n_head, c.norm_eps, q, dk);
+        rms_norm(k, dk, w.k_norm.data(), dk, n * c.n_head_kv, c.norm_eps, k, dk);
+    }
+    apply_rope(rope, q, n, q_w, c.n_head, dk, ctx.pos);
+    apply_rope(rope, k, n, k_w, c.n_head_kv, dk, ctx.pos);
+
+    KvCache& cache = *ctx.cache;
+    for (int64_t t = 0; t < n; ++t) {
+        std::memcpy(cache.k(layer, ctx.slots[size_t(t)]), k + t * k_w, size_t(k_w) * 4);
+        std::memcpy(cache.v(layer, ctx.slots[size_t(t)]), v + t * v_w, size_t(v_w) * 4);
+    }
+
+    float* att = ctx.scratch(n * c.n_head * dv);  // [n, n_head, dv]
+    const AttentionShape shape{c.n_head, c.n_head_kv, dk, dv, float(1.0 / std::sqrt(double(dk)))};
+    attention(shape, q, q_w, att, c.n_head * dv, n, cache.view(layer), ctx.block_tables.data(),
+              ctx.n_visible.data(), pool);
+
+    matmul(w.o, att, c.n_head * dv, n, out, c.n_embd, pool);
+    if (!w.o_bias.empty()) add_bias(out, c.n_embd, w.o_bias.data(), c.n_embd, n);
+}
+
+FfnWeights load_ffn(const TensorLoader& loader, const std::string& prefix, int64_t n_embd, int64_t n_ff) {
+    FfnWeights w;
+    w.gate = loader.matrix(prefix + "ffn_gate.weight", n_ff, n_embd);
+    w.up = loader.matrix(prefix + "ffn_up.weight", n_ff, n_embd);
+    w.down = loader.matrix(prefix + "ffn_down.weight", n_embd, n_ff);
+    return w;
+}
+
+void swiglu_ffn(const FfnWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens, float* out) {
+    const int64_t n_ff = w.gate.rows(), n_embd = w.gate.cols();
+    float* gate = ctx.scratch(n_tokens * n_ff);
+    float* up = ctx.scratch(n_tokens * n_ff);
+    matmul(w.gate, h, n_embd, n_tokens, gate, n_ff, *ctx.pool);
+    matmul(w.up, h, n_embd, n_tokens, up, n_ff, *ctx.pool);
+    silu_mul(gate, n_ff, up, n_ff, n_ff, n_tokens, gate, n_ff);
+    matmul(w.down, gate, n_ff, n_tokens, out, n_embd, *ctx.pool);
+}
+
+}  // namespace pangolin

@@ -1,0 +1,50 @@
+// The skeleton shared by every decoder-only architecture: token embedding, a stack of
+// layers over a residual stream, final RMSNorm and the output head. Architectures supply
+// the layers (layer_forward) and their weights.
+#pragma once
+
+#include <vector>
+
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/ops.h"
+#include "model/arena.h"
+#include "model/model.h"
+#include "model/weights.h"
+
+namespace pangolin {
+
+// Per-pass state handed to every layer. x is the residual stream [n_tokens, n_embd].
+struct ForwardContext {
+    int64_t n_tokens = 0;
+    const int32_t* pos = nullptr;
+    std::vector<int64_t> slots;                // KV-cache slot of each token
+    std::vector<const int32_t*> block_tables;  // each token's sequence block table
+    std::vector<int32_t> n_visible;            // positions each token attends to (pos + 1)
+    KvCache* cache = nullptr;
+    ThreadPool* pool = nullptr;
+    Arena* arena = nullptr;
+    float* x = nullptr;
+
+    float* scratch(int64_t n_floats) { return arena->alloc(size_t(n_floats)); }
+};
+
+class DecoderModel : public Model {
+public:
+    void forward(const Batch& batch, KvCache& cache, float* logits) override;
+
+protected:
+    DecoderModel(std::unique_ptr<ModelSource> source, ModelConfig config, const LoadOptions& options);
+
+    // Loads token_embd, output_norm and output (or ties output to token_embd).
+    void load_embeddings(const TensorLoader& loader);
+    virtual void layer_forward(int64_t layer, ForwardContext& ctx) = 0;
+
+    Weight token_embd_;
+    std::vector<float> output_norm_;
+    Weight output_;
+
+private:
+    Arena arena_;
+};
+
+}  // namespace pangolin

@@ -1,0 +1,70 @@
+// The interface every architecture implements, and the batch it evaluates.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "formats/model_config.h"
+#include "formats/model_source.h"
+#include "kernels/cpu/cpu_features.h"
+#include "model/kv_cache.h"
+
+namespace pangolin {
+
+// Tokens to evaluate in one forward pass, possibly from several sequences. Token i is at
+// position pos[i] of sequence seq[i]; its K/V are written to that sequence's cache slots.
+// A sequence's positions in one batch must be consecutive and follow what it has cached.
+struct Batch {
+    std::vector<int32_t> tokens;
+    std::vector<int32_t> pos;
+    std::vector<SequenceKv*> seq;
+    std::vector<uint8_t> want_logits;  // 1: return this token's logits
+
+    void add(int32_t token, int32_t position, SequenceKv* s, bool logits) {
+        tokens.push_back(token);
+        pos.push_back(position);
+        seq.push_back(s);
+        want_logits.push_back(logits ? 1 : 0);
+    }
+    size_t size() const { return tokens.size(); }
+    size_t n_logits() const;
+    void clear();
+};
+
+struct LoadOptions {
+    int n_threads = 0;  // 0: ThreadPool::default_threads()
+    SimdLevel simd = simd_level();
+};
+
+class Model {
+public:
+    virtual ~Model() = default;
+
+    const ModelConfig& config() const { return config_; }
+    const ModelSource& source() const { return *source_; }
+    ThreadPool& pool() { return *pool_; }
+
+    // Shape of one KV-cache slot for this model (per layer widths), for `n_ctx` tokens.
+    virtual KvCacheShape kv_shape(int64_t n_ctx) const;
+
+    // Evaluates the batch, appending K/V to each sequence's cache and advancing its
+    // n_tokens. Writes logits [batch.n_logits(), n_vocab] for tokens with want_logits.
+    virtual void forward(const Batch& batch, KvCache& cache, float* logits) = 0;
+
+    // Number of weight values and stored bytes of the weights used by forward.
+    int64_t n_params() const;
+
+protected:
+    Model(std::unique_ptr<ModelSource> source, ModelConfig config, const LoadOptions& options);
+    void check_batch(const Batch& batch, const KvCache& cache) const;
+
+    std::unique_ptr<ModelSource> source_;
+    ModelConfig config_;
+    std::unique_ptr<ThreadPool> pool_;
+    LoadOptions options_;
+};
+
+}  // namespace pangolin

@@ -1,0 +1,50 @@
+// Looks up an architecture's tensors by their canonical GGUF names ("blk.3.attn_q.weight")
+// in either kind of source, translating to Hugging Face names ("model.layers.3.self_attn.
+// q_proj.weight") for HF folders, and checks each shape against the configuration.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "formats/model_source.h"
+#include "kernels/cpu/matmul.h"
+
+namespace pangolin {
+
+class TensorLoader {
+public:
+    // hf_overrides maps layer-relative canonical stems to HF stems, e.g.
+    // {"attn_q_a", "self_attn.q_a_proj"}, extending or replacing the standard table.
+    TensorLoader(const ModelSource& source, SimdLevel level,
+                 std::map<std::string, std::string> hf_overrides = {});
+
+    const ModelSource& source() const { return source_; }
+    std::string stored_name(const std::string& canonical) const;
+    const TensorView* find(const std::string& canonical) const;
+    bool has(const std::string& canonical) const { return find(canonical) != nullptr; }
+
+    // A required weight matrix of shape [rows, cols] (FP8 weights come with their scales).
+    Weight matrix(const std::string& canonical, int64_t rows, int64_t cols) const;
+    std::optional<Weight> optional_matrix(const std::string& canonical, int64_t rows, int64_t cols) const;
+    // A tensor of any rank with the given shape, as stored.
+    TensorView tensor(const std::string& canonical, const std::vector<int64_t>& shape) const;
+    // A small 1-D tensor (norm gain, bias) converted to float32; empty when optional and absent.
+    std::vector<float> vector(const std::string& canonical, int64_t n) const;
+    std::vector<float> optional_vector(const std::string& canonical, int64_t n) const;
+
+    Weight wrap(const TensorView& t) const;  // kernels for an already found tensor
+
+private:
+    [[noreturn]] void missing(const std::string& canonical) const;
+    void check_shape(const TensorView& t, const std::string& canonical,
+                     const std::vector<int64_t>& shape) const;
+
+    const ModelSource& source_;
+    SimdLevel level_;
+    std::map<std::string, std::string> hf_stems_;
+    int64_t fp8_block_ = 128;
+};
+
+}  // namespace pangolin
