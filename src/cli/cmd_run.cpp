@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "model/registry.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
@@ -68,6 +69,10 @@ Runner add_run(CLI::App& app) {
         const double tg = std::chrono::duration<double>(t2 - t1).count();
         log_info("prompt: ", prompt.size(), " tokens in ", pp, " s; generated ", out.size(),
                  " tokens in ", tg, " s (", out.size() / std::max(tg, 1e-9), " tokens/s)");
+        const MemoryUsage mem = memory_usage();
+        log_info("memory: ", mem.rss / 1000000.0, " MB resident (", mem.rss_file / 1000000.0,
+                 " MB file-backed incl. mapped weights, ", mem.rss_anon / 1000000.0, " MB anonymous); weights ",
+                 model->source().tensor_bytes() / 1000000.0, " MB");
         return 0;
     };
 }

@@ -34,9 +34,16 @@ struct Batch {
     void clear();
 };
 
+// How multi-head latent attention is evaluated: Absorbed keeps the attention in the
+// compressed latent space (DeepSeek's inference form, used for decode); Expanded
+// reconstructs per-head keys and values from the cached latents (cheaper for long prefill).
+// Auto: expanded for single-sequence batches of at least 32 tokens, absorbed otherwise.
+enum class MlaMode { Auto, Absorbed, Expanded };
+
 struct LoadOptions {
     int n_threads = 0;  // 0: ThreadPool::default_threads()
     SimdLevel simd = simd_level();
+    MlaMode mla_mode = MlaMode::Auto;
 };
 
 class Model {

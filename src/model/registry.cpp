@@ -10,6 +10,10 @@ extern const ArchDef k_arch_llama;
 extern const ArchDef k_arch_qwen2;
 extern const ArchDef k_arch_qwen3;
 extern const ArchDef k_arch_pangu_embedded;
+extern const ArchDef k_arch_qwen3moe;
+extern const ArchDef k_arch_deepseek2;
+extern const ArchDef k_arch_pangu_pro_moe;
+extern const ArchDef k_arch_pangu_ultra_moe;
 
 const std::vector<const ArchDef*>& architectures() {
     static const std::vector<const ArchDef*> all = {
@@ -17,6 +21,10 @@ const std::vector<const ArchDef*>& architectures() {
         &k_arch_qwen2,
         &k_arch_qwen3,
         &k_arch_pangu_embedded,
+        &k_arch_qwen3moe,
+        &k_arch_deepseek2,
+        &k_arch_pangu_pro_moe,
+        &k_arch_pangu_ultra_moe,
     };
     return all;
 }

@@ -23,6 +23,13 @@ const std::map<std::string, std::string>& standard_stems() {
         {"ffn_gate", "mlp.gate_proj"},
         {"ffn_up", "mlp.up_proj"},
         {"ffn_down", "mlp.down_proj"},
+        // multi-head latent attention (DeepSeek-V2/V3)
+        {"attn_q_a", "self_attn.q_a_proj"},
+        {"attn_q_a_norm", "self_attn.q_a_layernorm"},
+        {"attn_q_b", "self_attn.q_b_proj"},
+        {"attn_kv_a_mqa", "self_attn.kv_a_proj_with_mqa"},
+        {"attn_kv_a_norm", "self_attn.kv_a_layernorm"},
+        {"attn_kv_b", "self_attn.kv_b_proj"},
     };
     return m;
 }
@@ -111,6 +118,36 @@ TensorView TensorLoader::tensor(const std::string& canonical, const std::vector<
     if (!t) missing(canonical);
     check_shape(*t, canonical, shape);
     return *t;
+}
+
+std::vector<Weight> TensorLoader::experts(const std::string& gguf_stacked, const std::string& hf_pattern,
+                                         int64_t n_expert, int64_t rows, int64_t cols,
+                                         const std::function<bool(int64_t)>& wanted) const {
+    std::vector<Weight> out(static_cast<size_t>(n_expert));
+    if (source_.is_gguf()) {
+        const TensorView stacked = tensor(gguf_stacked, {n_expert, rows, cols});
+        for (int64_t e = 0; e < n_expert; ++e)
+            if (!wanted || wanted(e)) out[size_t(e)] = make_weight(stacked.slice(e), level_);
+        return out;
+    }
+    const size_t at = hf_pattern.find("{e}");
+    require(at != std::string::npos, "internal: expert name pattern without {e}: ", hf_pattern);
+    for (int64_t e = 0; e < n_expert; ++e) {
+        if (wanted && !wanted(e)) continue;
+        const std::string name = hf_pattern.substr(0, at) + std::to_string(e) + hf_pattern.substr(at + 3);
+        const TensorView* t = source_.find(name);
+        require(t != nullptr, source_.path(), ": tensor '", name, "' is missing (expert ", e, " of ",
+                n_expert, ")");
+        check_shape(*t, name, {rows, cols});
+        out[size_t(e)] = wrap(*t);
+    }
+    return out;
+}
+
+const TensorView* TensorLoader::find_stored(const std::string& stored, const std::vector<int64_t>& shape) const {
+    const TensorView* t = source_.find(stored);
+    if (t) check_shape(*t, stored, shape);
+    return t;
 }
 
 std::vector<float> TensorLoader::vector(const std::string& canonical, int64_t n) const {

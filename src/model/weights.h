@@ -3,6 +3,7 @@
 // q_proj.weight") for HF folders, and checks each shape against the configuration.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,6 +36,16 @@ public:
     std::vector<float> optional_vector(const std::string& canonical, int64_t n) const;
 
     Weight wrap(const TensorView& t) const;  // kernels for an already found tensor
+
+    // The n_expert matrices [rows, cols] of one expert projection: slices of the stacked
+    // GGUF tensor `gguf_stacked` ([n_expert, rows, cols]) or, in HF folders, the separate
+    // tensors named by `hf_pattern` with "{e}" replaced by the expert index. Experts for
+    // which `wanted(e)` is false are left empty (expert parallelism loads a shard only).
+    std::vector<Weight> experts(const std::string& gguf_stacked, const std::string& hf_pattern,
+                                int64_t n_expert, int64_t rows, int64_t cols,
+                                const std::function<bool(int64_t)>& wanted = nullptr) const;
+    // A tensor under its stored (HF or GGUF) name, shape-checked; nullptr when absent.
+    const TensorView* find_stored(const std::string& stored, const std::vector<int64_t>& shape) const;
 
 private:
     [[noreturn]] void missing(const std::string& canonical) const;

@@ -1,5 +1,6 @@
 #include "kernels/cpu/matmul.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/error.h"
@@ -101,6 +102,32 @@ void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_to
         w.dequant(w, r, row_buf.data());
         for (int64_t t = 0; t < n_tokens; ++t)
             y[t * ldy + r] = w.dot(row_buf.data(), x + t * x_stride, cols);
+    }
+}
+
+void matvec_rows(const Weight& w, int64_t row0, int64_t n_rows, const float* x, float* y) {
+    const int64_t cols = w.cols();
+    thread_local std::vector<float> row_buf;
+    if (int64_t(row_buf.size()) < cols) row_buf.resize(size_t(cols));
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* wr = reinterpret_cast<const float*>(w.w.row(row0 + r));
+        if (w.w.type != DType::F32) {
+            w.dequant(w, row0 + r, row_buf.data());
+            wr = row_buf.data();
+        }
+        y[r] = w.dot(wr, x, cols);
+    }
+}
+
+void matvec_rows_t(const Weight& w, int64_t row0, int64_t n_rows, const float* x, float* y) {
+    const int64_t cols = w.cols();
+    thread_local std::vector<float> row_buf;
+    if (int64_t(row_buf.size()) < cols) row_buf.resize(size_t(cols));
+    std::fill(y, y + cols, 0.0f);
+    for (int64_t r = 0; r < n_rows; ++r) {
+        w.dequant(w, row0 + r, row_buf.data());
+        const float xr = x[r];
+        for (int64_t c = 0; c < cols; ++c) y[c] += xr * row_buf[size_t(c)];
     }
 }
 

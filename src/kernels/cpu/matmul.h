@@ -49,6 +49,13 @@ void matmul(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens,
 void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
                  int64_t ldy, int64_t row_begin, int64_t row_end);
 
+// Products against a block of rows of W, on the calling thread (callers parallelize over
+// heads or tokens). Used for per-head up-projections such as MLA's absorbed attention.
+// y[r] = W[row0 + r, :] · x for r < n_rows.
+void matvec_rows(const Weight& w, int64_t row0, int64_t n_rows, const float* x, float* y);
+// y[c] = Σ_r x[r] · W[row0 + r, c] for c < cols (the transposed product), summed in row order.
+void matvec_rows_t(const Weight& w, int64_t row0, int64_t n_rows, const float* x, float* y);
+
 // Per-level kernel tables (exposed for the parity tests).
 DequantRowFn dequant_row_fn(DType type, bool fp8_block_scaled, SimdLevel level);
 DotF32Fn dot_f32_fn(SimdLevel level);

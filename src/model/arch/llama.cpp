@@ -4,7 +4,7 @@
 // RoPE layout depends on the source: Hugging Face stores q/k rows in rotate-half (NEOX)
 // order, while llama.cpp's converter permutes them so that GGUF files rotate interleaved
 // pairs. Both give the same attention scores; no weight is permuted at load.
-#include "model/dense.h"
+#include "model/transformer.h"
 #include "model/registry.h"
 
 namespace pangolin {
@@ -16,7 +16,8 @@ void configure(ModelConfig& c, const ModelSource& src) {
 }
 
 std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
-    return std::make_unique<DenseDecoder>(std::move(src), std::move(c), o, AttentionOptions{});
+    return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
+        [](const TensorLoader& l, int64_t i, const ModelConfig& cfg) { return load_dense_layer(l, i, cfg, AttentionOptions{}); });
 }
 
 }  // namespace

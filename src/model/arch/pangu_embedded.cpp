@@ -1,7 +1,7 @@
 // openPangu-Embedded (PanguEmbeddedForCausalLM / GGUF "pangu-embedded"): Llama's layer
 // with biases on all four attention projections (q, k, v and o) and a large RoPE base
 // (1.6e7 in the 7B model). NEOX RoPE.
-#include "model/dense.h"
+#include "model/transformer.h"
 #include "model/registry.h"
 
 namespace pangolin {
@@ -16,7 +16,8 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
     AttentionOptions attn;
     attn.qkv_bias = true;
     attn.o_bias = true;
-    return std::make_unique<DenseDecoder>(std::move(src), std::move(c), o, attn);
+    return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
+        [attn](const TensorLoader& l, int64_t i, const ModelConfig& cfg) { return load_dense_layer(l, i, cfg, attn); });
 }
 
 }  // namespace

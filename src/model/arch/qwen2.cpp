@@ -1,6 +1,6 @@
 // Qwen2 (Qwen2ForCausalLM / GGUF "qwen2"), also DeepSeek-R1-Distill-Qwen: Llama's layer
 // with biases on the q, k and v projections; NEOX RoPE in both GGUF and HF layouts.
-#include "model/dense.h"
+#include "model/transformer.h"
 #include "model/registry.h"
 
 namespace pangolin {
@@ -14,7 +14,8 @@ void configure(ModelConfig& c, const ModelSource& src) {
 std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
     AttentionOptions attn;
     attn.qkv_bias = true;
-    return std::make_unique<DenseDecoder>(std::move(src), std::move(c), o, attn);
+    return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
+        [attn](const TensorLoader& l, int64_t i, const ModelConfig& cfg) { return load_dense_layer(l, i, cfg, attn); });
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Qwen3 (Qwen3ForCausalLM / GGUF "qwen3"): Llama's layer with a per-head RMSNorm on q and k
 // (before RoPE), no projection biases, an explicit head_dim that need not equal
 // hidden/heads, and (in small models) tied embeddings. NEOX RoPE.
-#include "model/dense.h"
+#include "model/transformer.h"
 #include "model/registry.h"
 
 namespace pangolin {
@@ -15,7 +15,8 @@ void configure(ModelConfig& c, const ModelSource& src) {
 std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
     AttentionOptions attn;
     attn.qk_norm = true;
-    return std::make_unique<DenseDecoder>(std::move(src), std::move(c), o, attn);
+    return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
+        [attn](const TensorLoader& l, int64_t i, const ModelConfig& cfg) { return load_dense_layer(l, i, cfg, attn); });
 }
 
 }  // namespace

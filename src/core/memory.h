@@ -1,0 +1,18 @@
+// Resident memory of this process, split into file-backed pages (memory-mapped weights)
+// and anonymous memory (heap: activations, KV cache, any copies). Linux /proc only; zeros
+// elsewhere.
+#pragma once
+
+#include <cstdint>
+
+namespace pangolin {
+
+struct MemoryUsage {
+    uint64_t rss = 0;       // bytes resident
+    uint64_t rss_file = 0;  // of which file-backed (mmapped model files, the binary)
+    uint64_t rss_anon = 0;  // of which anonymous
+};
+
+MemoryUsage memory_usage();
+
+}  // namespace pangolin
