@@ -51,7 +51,7 @@ void ThreadPool::worker_loop(int index) {
         seen = gen;
         if (stop_.load()) return;
         (*job_)(index);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
     }
 }
 
@@ -65,7 +65,17 @@ void ThreadPool::run_on_all(const std::function<void(int)>& fn) {
     generation_.fetch_add(1, std::memory_order_acq_rel);
     generation_.notify_all();
     fn(0);
-    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+    // Spin briefly (the usual case: workers finish together), then sleep so that an
+    // oversubscribed machine does not burn the time slice the workers need.
+    int left = pending_.load(std::memory_order_acquire);
+    for (int spin = 0; left != 0 && spin < k_spin_iterations; ++spin) {
+        cpu_relax();
+        left = pending_.load(std::memory_order_acquire);
+    }
+    while (left != 0) {
+        pending_.wait(left, std::memory_order_acquire);
+        left = pending_.load(std::memory_order_acquire);
+    }
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,

@@ -42,6 +42,7 @@ void DecoderModel::forward(const Batch& batch, KvCache& cache, float* logits) {
     ForwardContext ctx;
     ctx.n_tokens = n;
     ctx.pos = batch.pos.data();
+    ctx.prompt = batch.prompt.data();
     ctx.cache = &cache;
     ctx.pool = pool_.get();
     ctx.arena = &arena_;

@@ -17,6 +17,7 @@ namespace pangolin {
 struct ForwardContext {
     int64_t n_tokens = 0;
     const int32_t* pos = nullptr;
+    const uint8_t* prompt = nullptr;           // per token: part of a prompt being prefilled
     std::vector<int64_t> slots;                // KV-cache slot of each token
     std::vector<const int32_t*> block_tables;  // each token's sequence block table
     std::vector<int32_t> n_visible;            // positions each token attends to (pos + 1)

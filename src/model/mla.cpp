@@ -97,39 +97,63 @@ void mla_attention(const MlaWeights& w, const ModelConfig& c, const RopeTable& r
     KvCache& cache = *ctx.cache;
     for (int64_t t = 0; t < n; ++t) std::memcpy(cache.k(layer, ctx.slots[size_t(t)]), kv + t * lat, size_t(lat) * 4);
 
-    bool single_sequence = true;
-    for (int64_t t = 1; t < n; ++t) single_sequence &= ctx.block_tables[size_t(t)] == ctx.block_tables[0];
-    const bool expanded = single_sequence && (mode == MlaMode::Expanded || (mode == MlaMode::Auto && n >= 32));
-
+    // Each token's path depends only on its own role (prompt or decode), so a request's
+    // results never depend on how the batch around it is composed.
+    std::vector<int64_t> absorbed, expanded;
+    for (int64_t t = 0; t < n; ++t) {
+        const bool expand = mode == MlaMode::Expanded || (mode == MlaMode::Auto && ctx.prompt[t]);
+        (expand ? expanded : absorbed).push_back(t);
+    }
     float* att = ctx.scratch(n * nh * v);  // [n, n_head, v]
-    if (!expanded) {
-        // absorbed: q̃ [n, n_head, kv_lora + rope] over the latent cache (one shared head)
-        float* qt = ctx.scratch(n * nh * lat);
-        pool.parallel_for(n * nh, [&](int64_t b, int64_t e, int) {
+
+    if (!absorbed.empty()) {
+        // absorbed: q̃ [m, n_head, kv_lora + rope] attends over the latent cache (one shared head)
+        const int64_t m = int64_t(absorbed.size());
+        float* qt = ctx.scratch(m * nh * lat);
+        std::vector<const int32_t*> tables(static_cast<size_t>(m));
+        std::vector<int32_t> visible(static_cast<size_t>(m));
+        for (int64_t i = 0; i < m; ++i) {
+            tables[size_t(i)] = ctx.block_tables[size_t(absorbed[size_t(i)])];
+            visible[size_t(i)] = ctx.n_visible[size_t(absorbed[size_t(i)])];
+        }
+        pool.parallel_for(m * nh, [&](int64_t b, int64_t e, int) {
             for (int64_t job = b; job < e; ++job) {
-                const int64_t t = job / nh, hd = job % nh;
+                const int64_t t = absorbed[size_t(job / nh)], hd = job % nh;
                 const float* qh = q + t * qw + hd * (nope + rope);
                 float* dst = qt + job * lat;
                 absorb_q(w, c, hd, qh, dst);
                 std::memcpy(dst + kvl, qh + nope, size_t(rope) * 4);
             }
         });
-        float* att_lat = ctx.scratch(n * nh * kvl);
+        float* att_lat = ctx.scratch(m * nh * kvl);
         const AttentionShape shape{nh, 1, lat, kvl, scale};
-        attention(shape, qt, nh * lat, att_lat, nh * kvl, n, cache.view(layer), ctx.block_tables.data(),
-                  ctx.n_visible.data(), pool);
-        pool.parallel_for(n * nh, [&](int64_t b, int64_t e, int) {
-            for (int64_t job = b; job < e; ++job) project_v(w, c, job % nh, att_lat + job * kvl, att + job * v);
+        attention(shape, qt, nh * lat, att_lat, nh * kvl, m, cache.view(layer), tables.data(), visible.data(), pool);
+        pool.parallel_for(m * nh, [&](int64_t b, int64_t e, int) {
+            for (int64_t job = b; job < e; ++job) {
+                const int64_t t = absorbed[size_t(job / nh)], hd = job % nh;
+                project_v(w, c, hd, att_lat + job * kvl, att + (t * nh + hd) * v);
+            }
         });
-    } else {
-        // expanded: per-head keys [P, n_head, nope + rope] and values [P, n_head, v] for every
-        // cached position of the sequence, then ordinary multi-head attention.
+    }
+
+    // expanded, one sequence at a time: per-head keys [P, n_head, nope + rope] and values
+    // [P, n_head, v] for the sequence's cached positions, then ordinary multi-head attention.
+    std::vector<uint8_t> done(static_cast<size_t>(n), 0);
+    const int64_t bs = cache.shape().block_size;
+    for (int64_t first : expanded) {
+        if (done[size_t(first)]) continue;
+        const int32_t* table = ctx.block_tables[size_t(first)];
+        std::vector<int64_t> group;
         int64_t n_pos = 0;
-        for (int64_t t = 0; t < n; ++t) n_pos = std::max<int64_t>(n_pos, ctx.n_visible[size_t(t)]);
+        for (int64_t t : expanded)
+            if (!done[size_t(t)] && ctx.block_tables[size_t(t)] == table) {
+                group.push_back(t);
+                done[size_t(t)] = 1;
+                n_pos = std::max<int64_t>(n_pos, ctx.n_visible[size_t(t)]);
+            }
+        const int64_t m = int64_t(group.size());
         float* k_full = ctx.scratch(n_pos * nh * (nope + rope));
         float* v_full = ctx.scratch(n_pos * nh * v);
-        const int32_t* table = ctx.block_tables[0];
-        const int64_t bs = cache.shape().block_size;
         pool.parallel_for(n_pos * nh, [&](int64_t b, int64_t e, int) {
             for (int64_t job = b; job < e; ++job) {
                 const int64_t j = job / nh, hd = job % nh;
@@ -140,11 +164,19 @@ void mla_attention(const MlaWeights& w, const ModelConfig& c, const RopeTable& r
                 project_v(w, c, hd, latent, v_full + job * v);
             }
         });
+        float* qg = ctx.scratch(m * qw);
+        float* og = ctx.scratch(m * nh * v);
+        std::vector<int32_t> visible(static_cast<size_t>(m));
+        for (int64_t i = 0; i < m; ++i) {
+            std::memcpy(qg + i * qw, q + group[size_t(i)] * qw, size_t(qw) * 4);
+            visible[size_t(i)] = ctx.n_visible[size_t(group[size_t(i)])];
+        }
         const PagedKvView view{k_full, v_full, nh * (nope + rope), nh * v, n_pos};
-        std::vector<int32_t> one_block = {0};
-        std::vector<const int32_t*> tables(static_cast<size_t>(n), one_block.data());
+        const int32_t one_block = 0;
+        std::vector<const int32_t*> tables(static_cast<size_t>(m), &one_block);
         const AttentionShape shape{nh, nh, nope + rope, v, scale};
-        attention(shape, q, qw, att, nh * v, n, view, tables.data(), ctx.n_visible.data(), pool);
+        attention(shape, qg, qw, og, nh * v, m, view, tables.data(), visible.data(), pool);
+        for (int64_t i = 0; i < m; ++i) std::memcpy(att + group[size_t(i)] * nh * v, og + i * nh * v, size_t(nh * v) * 4);
     }
     matmul(w.o, att, nh * v, n, out, d, pool);
 }

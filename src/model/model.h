@@ -22,12 +22,17 @@ struct Batch {
     std::vector<int32_t> pos;
     std::vector<SequenceKv*> seq;
     std::vector<uint8_t> want_logits;  // 1: return this token's logits
+    std::vector<uint8_t> prompt;       // 1: a prompt token being prefilled (0: a decode step)
 
-    void add(int32_t token, int32_t position, SequenceKv* s, bool logits) {
+    // `is_prompt` only selects how some attention variants are evaluated (MLA: expanded for
+    // prompt tokens, absorbed for decode steps); a token's role, never the batch around it,
+    // decides, so results do not depend on how prompts are chunked or batched.
+    void add(int32_t token, int32_t position, SequenceKv* s, bool logits, bool is_prompt = false) {
         tokens.push_back(token);
         pos.push_back(position);
         seq.push_back(s);
         want_logits.push_back(logits ? 1 : 0);
+        prompt.push_back(is_prompt ? 1 : 0);
     }
     size_t size() const { return tokens.size(); }
     size_t n_logits() const;
@@ -37,7 +42,7 @@ struct Batch {
 // How multi-head latent attention is evaluated: Absorbed keeps the attention in the
 // compressed latent space (DeepSeek's inference form, used for decode); Expanded
 // reconstructs per-head keys and values from the cached latents (cheaper for long prefill).
-// Auto: expanded for single-sequence batches of at least 32 tokens, absorbed otherwise.
+// Auto: expanded for prompt tokens (Batch::prompt), absorbed for decode steps.
 enum class MlaMode { Auto, Absorbed, Expanded };
 
 struct LoadOptions {
