@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "model/registry.h"
@@ -13,8 +14,8 @@ namespace pangolin::cli {
 
 namespace {
 struct LogitsOptions {
-    std::string model, tokens, output;
-    int threads = 0;
+    ModelOptions model;
+    std::string tokens, output;
     int64_t ctx = 0;
 };
 }  // namespace
@@ -47,16 +48,14 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
 
 Runner add_logits(CLI::App& app) {
     auto o = std::make_shared<LogitsOptions>();
-    app.add_option("-m,--model", o->model, "GGUF file or Hugging Face folder")->required();
+    add_model_options(app, o->model);
     app.add_option("--tokens", o->tokens, "Token ids, comma-separated")->required();
     app.add_option("-o,--output", o->output, "Output file (float32, [n_tokens, n_vocab])")->required();
-    app.add_option("-t,--threads", o->threads, "Worker threads (default: all cores)");
     app.add_option("-c,--ctx-size", o->ctx, "Context size (default: the prompt length)");
     return [o]() {
         const auto tokens = parse_token_list(o->tokens);
-        LoadOptions lo;
-        lo.n_threads = o->threads;
-        auto model = load_model(o->model, lo);
+        auto model = load_model_for_cli(o->model);
+        if (follow_if_not_root(*model)) return 0;
         Session session(*model, std::max<int64_t>(o->ctx, int64_t(tokens.size())));
         const auto& logits = session.eval(tokens, /*all_logits=*/true);
         std::ofstream out(o->output, std::ios::binary);
@@ -65,6 +64,7 @@ Runner add_logits(CLI::App& app) {
         out.close();
         require(bool(out), o->output, ": write failed (disk full?)");
         log_info("wrote ", tokens.size(), " × ", model->config().n_vocab, " logits to ", o->output);
+        finish_parallel(*model);
         return 0;
     };
 }

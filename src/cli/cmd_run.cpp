@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/memory.h"
@@ -15,9 +16,9 @@ namespace pangolin::cli {
 
 namespace {
 struct RunOptions {
-    std::string model, tokens;
+    ModelOptions model;
+    std::string tokens;
     int n_predict = 32;
-    int threads = 0;
     int64_t ctx = 0;
     bool ids = false;
     bool ignore_eos = false;
@@ -27,10 +28,9 @@ struct RunOptions {
 
 Runner add_run(CLI::App& app) {
     auto o = std::make_shared<RunOptions>();
-    app.add_option("-m,--model", o->model, "GGUF file or Hugging Face folder")->required();
+    add_model_options(app, o->model);
     app.add_option("--tokens", o->tokens, "Prompt as token ids, comma-separated")->required();
     app.add_option("-n,--n-predict", o->n_predict, "Tokens to generate")->check(CLI::NonNegativeNumber);
-    app.add_option("-t,--threads", o->threads, "Worker threads (default: all cores)");
     app.add_option("-c,--ctx-size", o->ctx, "Context size (default: prompt + n-predict)");
     app.add_flag("--ids", o->ids, "Print generated token ids, space-separated");
     app.add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-sequence token");
@@ -41,9 +41,8 @@ Runner add_run(CLI::App& app) {
     app.add_option("-s,--seed", o->sampling.seed, "Random seed");
     return [o]() {
         const auto prompt = parse_token_list(o->tokens);
-        LoadOptions lo;
-        lo.n_threads = o->threads;
-        auto model = load_model(o->model, lo);
+        auto model = load_model_for_cli(o->model);
+        if (follow_if_not_root(*model)) return 0;
         const int64_t n_vocab = model->config().n_vocab;
         const int64_t need = int64_t(prompt.size()) + o->n_predict;
         Session session(*model, o->ctx > 0 ? o->ctx : need);
@@ -73,6 +72,7 @@ Runner add_run(CLI::App& app) {
         log_info("memory: ", mem.rss / 1000000.0, " MB resident (", mem.rss_file / 1000000.0,
                  " MB file-backed incl. mapped weights, ", mem.rss_anon / 1000000.0, " MB anonymous); weights ",
                  model->source().tensor_bytes() / 1000000.0, " MB");
+        finish_parallel(*model);
         return 0;
     };
 }

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "parallel/comm.h"
 
 int main(int argc, char** argv) {
     using namespace pangolin;
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
         for (auto& [sub, run] : runners)
             if (sub->parsed()) return run();
     } catch (const Error& e) {
+        // Under mpirun an error on any rank ends the whole job (no rank waits forever).
+        if (launched_by_mpi() && mpi_available() && world_communicator()->distributed())
+            world_communicator()->abort(1, e.what());
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
     } catch (const nlohmann::json::exception& e) {

@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace pangolin {
 
@@ -18,6 +21,37 @@ MemoryUsage memory_usage() {
     }
     std::fclose(f);
     return m;
+}
+
+uint64_t resident_bytes_in(const std::vector<std::pair<const void*, size_t>>& ranges) {
+    std::FILE* f = std::fopen("/proc/self/smaps", "r");
+    if (!f) return 0;
+    char line[512];
+    uintptr_t vma_begin = 0, vma_end = 0;
+    double total = 0;
+    while (std::fgets(line, sizeof line, f)) {
+        unsigned long long a = 0, b = 0, kb = 0;
+        if (std::sscanf(line, "%llx-%llx ", &a, &b) == 2 && std::strchr(line, '-') && line[0] != ' ') {
+            vma_begin = uintptr_t(a);
+            vma_end = uintptr_t(b);
+        } else if (std::sscanf(line, "Rss: %llu kB", &kb) == 1 && vma_end > vma_begin) {
+            for (const auto& [p, len] : ranges) {
+                const uintptr_t r0 = uintptr_t(p), r1 = r0 + len;
+                const uintptr_t lo = std::max(r0, vma_begin), hi = std::min(r1, vma_end);
+                if (lo < hi) total += double(kb) * 1024.0 * double(hi - lo) / double(vma_end - vma_begin);
+            }
+        }
+    }
+    std::fclose(f);
+    return uint64_t(total);
+}
+
+void advise_random_access(const std::vector<std::pair<const void*, size_t>>& ranges) {
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    for (const auto& [p, len] : ranges) {
+        const uintptr_t b = (uintptr_t(p) + page - 1) / page * page, e = (uintptr_t(p) + len) / page * page;
+        if (b < e) madvise(reinterpret_cast<void*>(b), e - b, MADV_RANDOM);
+    }
 }
 
 }  // namespace pangolin

@@ -3,7 +3,10 @@
 // elsewhere.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace pangolin {
 
@@ -14,5 +17,14 @@ struct MemoryUsage {
 };
 
 MemoryUsage memory_usage();
+
+// Bytes of this process's resident memory inside the given address ranges, from the
+// per-mapping Rss of /proc/self/smaps (a mapping that only partly overlaps a range counts
+// in proportion). Used to show that an expert-parallel rank keeps only its experts resident.
+uint64_t resident_bytes_in(const std::vector<std::pair<const void*, size_t>>& ranges);
+
+// Disables read-around for these (page-rounded inward) ranges of a file mapping, so pages
+// this process never reads are not brought in alongside its neighbours.
+void advise_random_access(const std::vector<std::pair<const void*, size_t>>& ranges);
 
 }  // namespace pangolin

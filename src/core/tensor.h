@@ -19,6 +19,7 @@ struct TensorView {
     std::vector<int64_t> shape;
     const uint8_t* data = nullptr;
     size_t nbytes = 0;
+    size_t row_stride = 0;  // bytes between rows; 0: rows are contiguous (row_bytes())
 
     int64_t dim(int i) const { return shape.at(size_t(i < 0 ? int(shape.size()) + i : i)); }
     int rank() const { return int(shape.size()); }
@@ -31,10 +32,15 @@ struct TensorView {
     int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
     int64_t rows() const { return cols() ? numel() / cols() : 0; }
     size_t row_bytes() const { return dtype_row_bytes(type, cols()); }
-    const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes(); }
+    const uint8_t* row(int64_t r) const { return data + size_t(r) * (row_stride ? row_stride : row_bytes()); }
 
     // The i-th slice along the outermost dimension (e.g. one expert of a stacked tensor).
     TensorView slice(int64_t i) const;
+    // Rows [r0, r0 + n) of a matrix-like tensor (a tensor-parallel shard of output features).
+    TensorView row_range(int64_t r0, int64_t n) const;
+    // Columns [c0, c0 + n) of every row (a shard of input features); c0 and n must be whole
+    // blocks of the stored type. The view keeps the full row stride.
+    TensorView column_range(int64_t c0, int64_t n) const;
     std::string shape_str() const;
 };
 

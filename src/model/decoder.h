@@ -3,6 +3,7 @@
 // the layers (layer_forward) and their weights.
 #pragma once
 
+#include <map>
 #include <vector>
 
 #include "kernels/cpu/matmul.h"
@@ -24,6 +25,8 @@ struct ForwardContext {
     KvCache* cache = nullptr;
     ThreadPool* pool = nullptr;
     Arena* arena = nullptr;
+    Communicator* comm = nullptr;
+    ExpertLoadStats* expert_stats = nullptr;
     float* x = nullptr;
 
     float* scratch(int64_t n_floats) { return arena->alloc(size_t(n_floats)); }
@@ -31,7 +34,10 @@ struct ForwardContext {
 
 class DecoderModel : public Model {
 public:
+    ~DecoderModel() override;
     void forward(const Batch& batch, KvCache& cache, float* logits) override;
+    void follow() override;
+    void release_followers() override;
 
 protected:
     DecoderModel(std::unique_ptr<ModelSource> source, ModelConfig config, const LoadOptions& options);
@@ -45,7 +51,13 @@ protected:
     Weight output_;
 
 private:
+    // Runs the layers for a batch whose sequences already hold the blocks it needs.
+    void compute(const Batch& batch, KvCache& cache, float* logits);
+    void send_step(const Batch& batch, KvCache& cache);
+
     Arena arena_;
+    bool followers_released_ = false;
+    std::map<uint64_t, std::unique_ptr<KvCache>> follower_caches_;  // followers: rank 0's caches by id
 };
 
 }  // namespace pangolin

@@ -1,13 +1,18 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "core/error.h"
 
 namespace pangolin {
 
-KvCache::KvCache(const KvCacheShape& shape) : shape_(shape) {
+namespace {
+std::atomic<uint64_t> g_next_cache_id{1};
+}
+
+KvCache::KvCache(const KvCacheShape& shape) : shape_(shape), id_(g_next_cache_id++) {
     require(shape.n_blocks > 0 && shape.block_size > 0, "KV cache needs at least one block");
     layer_floats_ = size_t(capacity_tokens()) * size_t(shape.k_width + shape.v_width);
     data_ = std::make_unique_for_overwrite<float[]>(layer_floats_ * size_t(shape.n_layer));
@@ -31,7 +36,14 @@ void KvCache::release_block(int32_t block) {
     if (--refcount_[size_t(block)] == 0) free_.push_back(block);
 }
 
+std::vector<KvCache::BlockCopy> KvCache::take_copy_log() {
+    std::vector<BlockCopy> out;
+    out.swap(copy_log_);
+    return out;
+}
+
 void KvCache::copy_block(int32_t from, int32_t to, int64_t n_slots) {
+    copy_log_.push_back({from, to, n_slots});
     const int64_t bs = shape_.block_size;
     for (int64_t layer = 0; layer < shape_.n_layer; ++layer) {
         std::memcpy(k(layer, int64_t(to) * bs), k(layer, int64_t(from) * bs),

@@ -35,6 +35,8 @@ public:
     explicit KvCache(const KvCacheShape& shape);
 
     const KvCacheShape& shape() const { return shape_; }
+    // Unique per cache in this process (distributed followers mirror caches by id).
+    uint64_t id() const { return id_; }
     int64_t capacity_tokens() const { return shape_.n_blocks * shape_.block_size; }
     int64_t free_blocks() const { return int64_t(free_.size()); }
     int64_t used_blocks() const { return shape_.n_blocks - free_blocks(); }
@@ -62,13 +64,24 @@ public:
     float* v(int64_t layer, int64_t slot) { return layer_v(layer) + slot * shape_.v_width; }
     PagedKvView view(int64_t layer) const;
 
+    // Copies the first n_slots slots of block `from` to block `to` (all layers).
+    void copy_block(int32_t from, int32_t to, int64_t n_slots);
+    // Block copies made since the last call (copy-on-write, prefix forks), oldest first:
+    // rank 0 sends them to the followers, whose caches hold the same blocks.
+    struct BlockCopy {
+        int32_t from, to;
+        int64_t n_slots;
+    };
+    std::vector<BlockCopy> take_copy_log();
+
 private:
     float* layer_k(int64_t layer) { return data_.get() + size_t(layer) * layer_floats_; }
     float* layer_v(int64_t layer) { return layer_k(layer) + capacity_tokens() * shape_.k_width; }
     int32_t alloc_block();
-    void copy_block(int32_t from, int32_t to, int64_t n_slots);
 
     KvCacheShape shape_;
+    uint64_t id_ = 0;
+    std::vector<BlockCopy> copy_log_;
     size_t layer_floats_ = 0;
     std::unique_ptr<float[]> data_;  // uninitialized: pages are touched on first use
     std::vector<int32_t> free_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/log.h"
 
 namespace pangolin {
 
@@ -23,7 +24,11 @@ Model::Model(std::unique_ptr<ModelSource> source, ModelConfig config, const Load
       config_(std::move(config)),
       pool_(std::make_unique<ThreadPool>(options.n_threads > 0 ? options.n_threads
                                                                : ThreadPool::default_threads())),
-      options_(options) {}
+      options_(options),
+      comm_(options.comm ? options.comm : world_communicator()) {
+    if (options_.parallel != ParallelMode::None && !comm_->distributed())
+        log_info("note: --ep/--tp given but this is a single process (start with mpirun -np N)");
+}
 
 KvCacheShape Model::kv_shape(int64_t n_ctx) const {
     KvCacheShape s;

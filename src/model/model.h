@@ -11,6 +11,7 @@
 #include "formats/model_source.h"
 #include "kernels/cpu/cpu_features.h"
 #include "model/kv_cache.h"
+#include "parallel/comm.h"
 
 namespace pangolin {
 
@@ -45,10 +46,24 @@ struct Batch {
 // Auto: expanded for prompt tokens (Batch::prompt), absorbed for decode steps.
 enum class MlaMode { Auto, Absorbed, Expanded };
 
+// How one model is spread over the ranks of a Communicator: expert parallelism shards each
+// MoE layer's routed experts (contiguous ranges, whole groups for MoGE); tensor parallelism
+// shards attention heads and MLP columns. Everything else is replicated.
+enum class ParallelMode { None, Expert, Tensor };
+
 struct LoadOptions {
     int n_threads = 0;  // 0: ThreadPool::default_threads()
     SimdLevel simd = simd_level();
     MlaMode mla_mode = MlaMode::Auto;
+    ParallelMode parallel = ParallelMode::None;
+    std::shared_ptr<Communicator> comm;  // null: single process
+};
+
+// Per-rank load of expert parallelism, accumulated over forward passes.
+struct ExpertLoadStats {
+    std::vector<std::vector<int64_t>> tokens_per_expert;  // [layer][expert]: routed (token, expert) pairs
+    std::vector<int64_t> rows_received;                   // [layer]: rows this rank computed (EP)
+    double compute_seconds = 0;                           // forward time outside communication
 };
 
 class Model {
@@ -64,7 +79,22 @@ public:
 
     // Evaluates the batch, appending K/V to each sequence's cache and advancing its
     // n_tokens. Writes logits [batch.n_logits(), n_vocab] for tokens with want_logits.
+    // In a distributed model only rank 0 calls forward; the other ranks run follow().
     virtual void forward(const Batch& batch, KvCache& cache, float* logits) = 0;
+
+    // Ranks other than 0: execute rank 0's steps until it calls release_followers().
+    virtual void follow() = 0;
+    // Rank 0: tells the followers to return from follow() (idempotent; also on destruction).
+    virtual void release_followers() = 0;
+
+    Communicator& comm() const { return *comm_; }
+    const LoadOptions& load_options() const { return options_; }
+    const ExpertLoadStats& expert_stats() const { return expert_stats_; }
+    // Bytes of expert weights this rank holds, and of all experts.
+    size_t local_expert_bytes() const { return local_expert_bytes_; }
+    size_t total_expert_bytes() const { return total_expert_bytes_; }
+    // Address ranges of all stored expert weights (for residency measurements).
+    const std::vector<std::pair<const void*, size_t>>& expert_ranges() const { return expert_ranges_; }
 
     // Number of weight values and stored bytes of the weights used by forward.
     int64_t n_params() const;
@@ -77,6 +107,10 @@ protected:
     ModelConfig config_;
     std::unique_ptr<ThreadPool> pool_;
     LoadOptions options_;
+    std::shared_ptr<Communicator> comm_;
+    ExpertLoadStats expert_stats_;
+    size_t local_expert_bytes_ = 0, total_expert_bytes_ = 0;
+    std::vector<std::pair<const void*, size_t>> expert_ranges_;
 };
 
 }  // namespace pangolin

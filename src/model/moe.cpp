@@ -25,7 +25,7 @@ RouterConfig router_config(const ModelConfig& c) {
 }
 
 MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig& c, const RouterConfig& router,
-                    const MoeNames& names, const std::function<bool(int64_t)>& wanted) {
+                    const MoeNames& names) {
     const std::string p = "blk." + std::to_string(layer) + ".";
     const std::string hp = "model.layers." + std::to_string(layer) + ".";
     const bool gguf = loader.source().is_gguf();
@@ -34,6 +34,20 @@ MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig
     w.n_ff = c.n_ff_expert;
     const int64_t ne = c.n_expert, ff = c.n_ff_expert, d = c.n_embd;
     require(ff > 0, loader.source().path(), ": missing the expert width (moe_intermediate_size / expert_feed_forward_length)");
+    w.expert_begin = 0;
+    w.expert_end = ne;
+    const Sharding& sh = loader.sharding();
+    if (sh.expert()) {
+        require(ne % sh.size == 0, loader.source().path(), ": ", ne, " experts cannot be split evenly over ", sh.size,
+                " ranks (expert parallelism needs the rank count to divide the expert count)");
+        if (router.type == RouterType::Moge)
+            require(router.n_group % sh.size == 0, loader.source().path(), ": ", router.n_group,
+                    " expert groups cannot be split over ", sh.size, " ranks (MoGE places whole groups on each rank)");
+        w.expert_parallel = true;
+        w.expert_begin = sh.rank * (ne / sh.size);
+        w.expert_end = w.expert_begin + ne / sh.size;
+    }
+    const auto wanted = [&w](int64_t e) { return e >= w.expert_begin && e < w.expert_end; };
     if (gguf) {
         w.gate_inp = loader.matrix(p + "ffn_gate_inp.weight", ne, d);
         if (loader.has(p + "exp_probs_b.bias")) w.selection_bias = loader.vector(p + "exp_probs_b.bias", ne);
@@ -85,12 +99,58 @@ MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig
     return w;
 }
 
-void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n, float* out) {
+namespace {
+
+// Runs every expert over the rows routed to it: rows[i] (a pointer to d floats) goes through
+// expert experts[i]; its output lands at outs[i]. Each expert runs once, over all its rows.
+void run_experts(const MoeWeights& w, ForwardContext& ctx, const std::vector<int32_t>& experts,
+                 const std::vector<const float*>& rows, const std::vector<float*>& outs, int64_t d) {
+    const int64_t ne = w.router.n_expert, ff = w.n_ff;
+    std::vector<std::vector<size_t>> by_expert(static_cast<size_t>(ne));
+    for (size_t i = 0; i < experts.size(); ++i) by_expert[size_t(experts[i])].push_back(i);
+    int64_t max_m = 0;
+    for (const auto& r : by_expert) max_m = std::max<int64_t>(max_m, int64_t(r.size()));
+    if (max_m == 0) return;
+    float* xin = ctx.scratch(max_m * d);
+    float* gate = ctx.scratch(max_m * ff);
+    float* up = ctx.scratch(max_m * ff);
+    float* y = ctx.scratch(max_m * d);
+    ThreadPool& pool = *ctx.pool;
+    for (int64_t e = 0; e < ne; ++e) {
+        const auto& idx = by_expert[size_t(e)];
+        if (idx.empty()) continue;
+        require(w.gate[size_t(e)].valid(), "internal: expert ", e, " is routed to but not held by this rank");
+        const int64_t m = int64_t(idx.size());
+        for (int64_t i = 0; i < m; ++i) std::memcpy(xin + i * d, rows[idx[size_t(i)]], size_t(d) * 4);
+        matmul(w.gate[size_t(e)], xin, d, m, gate, ff, pool);
+        matmul(w.up[size_t(e)], xin, d, m, up, ff, pool);
+        silu_mul(gate, ff, up, ff, ff, m, gate, ff);
+        matmul(w.down[size_t(e)], gate, ff, m, y, d, pool);
+        for (int64_t i = 0; i < m; ++i) std::memcpy(outs[idx[size_t(i)]], y + i * d, size_t(d) * 4);
+    }
+}
+
+// Weighted sum of each token's k expert outputs in routing order (deterministic).
+void combine(const float* expert_out, const float* weights, int64_t t0, int64_t t1, int64_t k, int64_t d, float* out) {
+    for (int64_t t = t0; t < t1; ++t) {
+        float* o = out + (t - t0) * d;
+        std::fill(o, o + d, 0.0f);
+        for (int64_t j = 0; j < k; ++j) {
+            const float wt = weights[t * k + j];
+            const float* src = expert_out + (t * k + j) * d;
+            for (int64_t i = 0; i < d; ++i) o[i] += wt * src[i];
+        }
+    }
+}
+
+}  // namespace
+
+void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n, float* out, int64_t layer) {
     const RouterConfig& rc = w.router;
     const int64_t d = w.gate_inp.cols(), k = rc.k, ne = rc.n_expert;
     ThreadPool& pool = *ctx.pool;
 
-    // router logits [n, n_expert] → (expert, weight) × k per token
+    // router logits [n, n_expert] → (expert, weight) × k per token (identical on every rank)
     float* logits = ctx.scratch(n * ne);
     matmul(w.gate_inp, h, d, n, logits, ne, pool);
     std::vector<int32_t> ids(static_cast<size_t>(n * k));
@@ -98,48 +158,110 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
     for (int64_t t = 0; t < n; ++t)
         route(rc, logits + t * ne, w.selection_bias.empty() ? nullptr : w.selection_bias.data(),
               w.expert_scale.empty() ? nullptr : w.expert_scale.data(), ids.data() + t * k, weights.data() + t * k);
+    if (ctx.expert_stats && layer < int64_t(ctx.expert_stats->tokens_per_expert.size()))
+        for (int32_t e : ids) ++ctx.expert_stats->tokens_per_expert[size_t(layer)][size_t(e)];
 
-    // tokens per expert, in token order; slot = t * k + j
-    std::vector<std::vector<int64_t>> routed(static_cast<size_t>(ne));
-    for (int64_t s = 0; s < n * k; ++s) routed[size_t(ids[size_t(s)])].push_back(s);
-
-    // each expert runs once over its tokens; results land in per-slot rows
-    float* expert_out = ctx.scratch(n * k * d);  // [n, k, d]
-    int64_t max_m = 0;
-    for (const auto& r : routed) max_m = std::max<int64_t>(max_m, int64_t(r.size()));
-    const int64_t ff = w.n_ff;
-    float* xin = ctx.scratch(max_m * d);
-    float* gate = ctx.scratch(max_m * ff);
-    float* up = ctx.scratch(max_m * ff);
-    float* y = ctx.scratch(max_m * d);
-    for (int64_t e = 0; e < ne; ++e) {
-        const auto& slots = routed[size_t(e)];
-        if (slots.empty()) continue;
-        require(w.gate[size_t(e)].valid(), "expert ", e, " is routed to but not loaded on this process");
-        const int64_t m = int64_t(slots.size());
-        for (int64_t i = 0; i < m; ++i) std::memcpy(xin + i * d, h + (slots[size_t(i)] / k) * d, size_t(d) * 4);
-        matmul(w.gate[size_t(e)], xin, d, m, gate, ff, pool);
-        matmul(w.up[size_t(e)], xin, d, m, up, ff, pool);
-        silu_mul(gate, ff, up, ff, ff, m, gate, ff);
-        matmul(w.down[size_t(e)], gate, ff, m, y, d, pool);
-        for (int64_t i = 0; i < m; ++i) std::memcpy(expert_out + slots[size_t(i)] * d, y + i * d, size_t(d) * 4);
-    }
-
-    // weighted sum in routing order (deterministic, independent of the batch)
-    for (int64_t t = 0; t < n; ++t) {
-        float* o = out + t * d;
-        std::fill(o, o + d, 0.0f);
-        for (int64_t j = 0; j < k; ++j) {
-            const float wt = weights[size_t(t * k + j)];
-            const float* src = expert_out + (t * k + j) * d;
-            for (int64_t i = 0; i < d; ++i) o[i] += wt * src[i];
+    float* expert_out = ctx.scratch(n * k * d);  // [n, k, d]: output of each token's j-th expert
+    if (!w.expert_parallel) {
+        std::vector<const float*> rows(ids.size());
+        std::vector<float*> outs(ids.size());
+        for (int64_t s = 0; s < n * k; ++s) {
+            rows[size_t(s)] = h + (s / k) * d;
+            outs[size_t(s)] = expert_out + s * d;
         }
+        run_experts(w, ctx, ids, rows, outs, d);
+        combine(expert_out, weights.data(), 0, n, k, d, out);
+        if (w.shared) {
+            float* s = ctx.scratch(n * d);
+            swiglu_ffn(*w.shared, ctx, h, n, s);
+            add_inplace(out, s, n * d);
+        }
+        return;
     }
-    if (w.shared) {
-        float* s = ctx.scratch(n * d);
-        swiglu_ffn(*w.shared, ctx, h, n, s);
-        add_inplace(out, s, n * d);
+
+    // Expert parallelism. Rank r owns tokens [t0, t1) and experts [expert_begin, expert_end).
+    // 1. dispatch: each owned (token, expert) row travels to the expert's rank (all-to-all);
+    // 2. every rank runs its experts over the rows it received;
+    // 3. the outputs travel back (all-to-all) and the owner combines them with the routing
+    //    weights; 4. an all-gather gives every rank the whole batch (attention is replicated).
+    Communicator& comm = *ctx.comm;
+    const int R = comm.size(), me = comm.rank();
+    const int64_t per_rank = ne / R;
+    const int64_t t0 = n * me / R, t1 = n * (me + 1) / R;
+    const size_t row_bytes = 2 * sizeof(int64_t) + size_t(d) * 4;  // [slot, expert, h...]
+
+    std::vector<std::vector<int64_t>> to_rank(static_cast<size_t>(R));  // slots, in slot order
+    for (int64_t s = t0 * k; s < t1 * k; ++s) to_rank[size_t(ids[size_t(s)] / per_rank)].push_back(s);
+    std::vector<int64_t> send_counts(static_cast<size_t>(R)), recv_counts;
+    for (int r = 0; r < R; ++r) send_counts[size_t(r)] = int64_t(to_rank[size_t(r)].size());
+    comm.alltoall_counts(send_counts, recv_counts);
+
+    std::vector<size_t> sb(static_cast<size_t>(R)), so(sb.size()), rb(sb.size()), ro(sb.size());
+    size_t send_total = 0, recv_total = 0;
+    for (int r = 0; r < R; ++r) {
+        so[size_t(r)] = send_total;
+        sb[size_t(r)] = size_t(send_counts[size_t(r)]) * row_bytes;
+        send_total += sb[size_t(r)];
+        ro[size_t(r)] = recv_total;
+        rb[size_t(r)] = size_t(recv_counts[size_t(r)]) * row_bytes;
+        recv_total += rb[size_t(r)];
     }
+    std::vector<uint8_t> send(send_total), recv(recv_total);
+    size_t at = 0;
+    for (int r = 0; r < R; ++r)
+        for (int64_t s : to_rank[size_t(r)]) {
+            const int64_t e = ids[size_t(s)];
+            std::memcpy(send.data() + at, &s, 8);
+            std::memcpy(send.data() + at + 8, &e, 8);
+            std::memcpy(send.data() + at + 16, h + (s / k) * d, size_t(d) * 4);
+            at += row_bytes;
+        }
+    comm.alltoallv(send.data(), sb, so, recv.data(), rb, ro);
+
+    const int64_t n_recv = int64_t(recv_total / row_bytes);
+    if (ctx.expert_stats && layer < int64_t(ctx.expert_stats->rows_received.size()))
+        ctx.expert_stats->rows_received[size_t(layer)] += n_recv;
+    std::vector<int32_t> experts(static_cast<size_t>(n_recv));
+    std::vector<const float*> rows(experts.size());
+    std::vector<float> results(static_cast<size_t>(n_recv * d));
+    std::vector<float*> outs(experts.size());
+    for (int64_t i = 0; i < n_recv; ++i) {
+        int64_t e;
+        std::memcpy(&e, recv.data() + size_t(i) * row_bytes + 8, 8);
+        require(e >= w.expert_begin && e < w.expert_end, "internal: received a row for expert ", e,
+                " which this rank does not hold");
+        experts[size_t(i)] = int32_t(e);
+        rows[size_t(i)] = reinterpret_cast<const float*>(recv.data() + size_t(i) * row_bytes + 16);
+        outs[size_t(i)] = results.data() + i * d;
+    }
+    run_experts(w, ctx, experts, rows, outs, d);
+
+    // results return in the order their rows arrived, so each sender reads them in send order
+    std::vector<size_t> rsb(static_cast<size_t>(R)), rso(rsb.size()), rrb(rsb.size()), rro(rsb.size());
+    size_t back_total = 0;
+    for (int r = 0; r < R; ++r) {
+        rso[size_t(r)] = size_t(ro[size_t(r)] / row_bytes) * size_t(d) * 4;
+        rsb[size_t(r)] = size_t(recv_counts[size_t(r)]) * size_t(d) * 4;
+        rro[size_t(r)] = back_total;
+        rrb[size_t(r)] = size_t(send_counts[size_t(r)]) * size_t(d) * 4;
+        back_total += rrb[size_t(r)];
+    }
+    std::vector<float> back(back_total / 4);
+    comm.alltoallv(results.data(), rsb, rso, back.data(), rrb, rro);
+    size_t row = 0;
+    for (int r = 0; r < R; ++r)
+        for (int64_t s : to_rank[size_t(r)]) std::memcpy(expert_out + s * d, back.data() + (row++) * size_t(d), size_t(d) * 4);
+
+    float* mine = ctx.scratch(std::max<int64_t>(1, t1 - t0) * d);
+    combine(expert_out, weights.data(), t0, t1, k, d, mine);
+    if (w.shared && t1 > t0) {
+        float* s = ctx.scratch((t1 - t0) * d);
+        swiglu_ffn(*w.shared, ctx, h + t0 * d, t1 - t0, s);
+        add_inplace(mine, s, (t1 - t0) * d);
+    }
+    std::vector<size_t> gathered(static_cast<size_t>(R));
+    for (int r = 0; r < R; ++r) gathered[size_t(r)] = size_t(n * (r + 1) / R - n * r / R) * size_t(d) * 4;
+    comm.allgatherv(mine, size_t(t1 - t0) * size_t(d) * 4, out, gathered);
 }
 
 }  // namespace pangolin

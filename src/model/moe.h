@@ -14,8 +14,12 @@
 
 namespace pangolin {
 
+// Under expert parallelism each rank holds the routed experts [expert_begin, expert_end)
+// (the others stay empty and are never read); router and shared experts are replicated.
 struct MoeWeights {
     RouterConfig router;
+    int64_t expert_begin = 0, expert_end = 0;
+    bool expert_parallel = false;
     int64_t n_ff = 0;                    // expert width
     Weight gate_inp;                     // router: [n_expert, n_embd]
     std::vector<float> selection_bias;   // [n_expert] (DeepSeek e_score_correction_bias) or empty
@@ -32,12 +36,15 @@ struct MoeNames {
     std::string hf_shared = "mlp.shared_experts.";  // + gate_proj/up_proj/down_proj
 };
 
-// Loads layer `layer`'s router, experts (those `wanted`, all by default) and shared experts.
+// Loads layer `layer`'s router, experts (this rank's shard under expert parallelism) and
+// shared experts.
 MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig& c, const RouterConfig& router,
-                    const MoeNames& names = {}, const std::function<bool(int64_t)>& wanted = nullptr);
+                    const MoeNames& names = {});
 
 // out = Σ_k weight_k · expert_k(h) (+ shared(h)) for n_tokens rows of h: [n_tokens, n_embd].
-void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens, float* out);
+// Under expert parallelism the routed rows travel to their experts' ranks and back
+// (all-to-all dispatch and combine).
+void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens, float* out, int64_t layer);
 
 // The router configuration a ModelConfig describes (validated).
 RouterConfig router_config(const ModelConfig& c);

@@ -1,6 +1,9 @@
 #include "model/transformer.h"
 
 #include "core/error.h"
+#include "core/memory.h"
+
+#include <cstdlib>
 
 namespace pangolin {
 
@@ -37,16 +40,72 @@ TransformerDecoder::TransformerDecoder(std::unique_ptr<ModelSource> source, Mode
                                        std::map<std::string, std::string> hf_stems)
     : DecoderModel(std::move(source), std::move(config), options) {
     const auto& c = config_;
-    TensorLoader loader(*source_, options.simd, std::move(hf_stems));
+    Sharding sharding;
+    sharding.mode = options.parallel;
+    sharding.rank = comm_->rank();
+    sharding.size = comm_->size();
+    if (sharding.tensor())
+        require(!c.is_mla() && !c.is_moe(), source_->path(), ": tensor parallelism (--tp) supports the dense GQA "
+                "architectures (llama, qwen2, qwen3, pangu-embedded); use --ep for mixture-of-experts models");
+    if (sharding.expert())
+        require(c.is_moe(), source_->path(), ": expert parallelism (--ep) needs a mixture-of-experts model");
+    TensorLoader loader(*source_, options.simd, std::move(hf_stems), sharding);
     load_embeddings(loader);
     rope_ = make_rope_table(c.rope);
     if (c.is_mla()) mla_scale_ = mla_softmax_scale(c);
     layers_.reserve(size_t(c.n_layer));
     for (int64_t i = 0; i < c.n_layer; ++i) layers_.push_back(load_layer(loader, i, c));
+    expert_stats_.tokens_per_expert.assign(size_t(c.n_layer), std::vector<int64_t>(size_t(c.n_expert), 0));
+    expert_stats_.rows_received.assign(size_t(c.n_layer), 0);
+    for (const auto& l : layers_)
+        if (const auto* moe = std::get_if<MoeWeights>(&l.ffn))
+            for (size_t e = 0; e < moe->gate.size(); ++e) {
+                size_t bytes = 0;
+                for (const auto* v : {&moe->gate, &moe->up, &moe->down})
+                    if ((*v)[e].valid()) bytes += (*v)[e].w.nbytes;
+                local_expert_bytes_ += bytes;
+            }
+    for (const auto* t : source_->tensors())
+        if (t->name.find("_exps.") != std::string::npos || t->name.find(".experts.") != std::string::npos) {
+            total_expert_bytes_ += t->nbytes;
+            expert_ranges_.emplace_back(t->data, t->nbytes);
+        }
+    if (sharding.expert()) {
+        // Other ranks' experts are never read here: keep the kernel from reading them in
+        // around the pages this rank uses.
+        std::vector<std::pair<const void*, size_t>> remote;
+        for (const auto& l : layers_)
+            if (const auto* moe = std::get_if<MoeWeights>(&l.ffn)) {
+                if (source_->is_gguf()) {
+                    // stacked tensors: the experts before and after this rank's range
+                    for (const auto* v : {&moe->gate, &moe->up, &moe->down}) {
+                        const Weight& first = (*v)[size_t(moe->expert_begin)];
+                        const size_t one = first.w.nbytes;
+                        const uint8_t* base = first.w.data - size_t(moe->expert_begin) * one;
+                        remote.emplace_back(base, size_t(moe->expert_begin) * one);
+                        remote.emplace_back(first.w.data + size_t(moe->expert_end - moe->expert_begin) * one,
+                                            size_t(c.n_expert - moe->expert_end) * one);
+                    }
+                }
+            }
+        if (!source_->is_gguf())
+            for (const auto* t : source_->tensors()) {
+                const auto at = t->name.find(".experts.");
+                if (at == std::string::npos) continue;
+                const int64_t e = std::atoll(t->name.c_str() + at + 9);
+                const int64_t per = c.n_expert / sharding.size;
+                if (e / per != sharding.rank) remote.emplace_back(t->data, t->nbytes);
+            }
+        advise_random_access(remote);
+    }
 }
 
 KvCacheShape TransformerDecoder::kv_shape(int64_t n_ctx) const {
     KvCacheShape s = DecoderModel::kv_shape(n_ctx);
+    if (options_.parallel == ParallelMode::Tensor && comm_->distributed()) {
+        s.k_width /= comm_->size();  // this rank's KV heads
+        s.v_width /= comm_->size();
+    }
     if (config_.is_mla()) {
         s.k_width = config_.kv_lora_rank + config_.qk_rope_head_dim;  // the latent, shared by all heads
         s.v_width = 0;
@@ -74,7 +133,7 @@ void TransformerDecoder::layer_forward(int64_t layer, ForwardContext& ctx) {
     if (const auto* mlp = std::get_if<FfnWeights>(&l.ffn)) {
         swiglu_ffn(*mlp, ctx, h, n, o);
     } else {
-        moe_ffn(std::get<MoeWeights>(l.ffn), ctx, h, n, o);
+        moe_ffn(std::get<MoeWeights>(l.ffn), ctx, h, n, o, layer);
     }
     if (!l.post_ffn_norm.empty()) rms_norm(o, d, l.post_ffn_norm.data(), d, n, c.norm_eps, o, d);
     add_inplace(ctx.x, o, n * d);

@@ -37,8 +37,8 @@ const std::map<std::string, std::string>& standard_stems() {
 }  // namespace
 
 TensorLoader::TensorLoader(const ModelSource& source, SimdLevel level,
-                           std::map<std::string, std::string> hf_overrides)
-    : source_(source), level_(level), hf_stems_(standard_stems()) {
+                           std::map<std::string, std::string> hf_overrides, Sharding sharding)
+    : source_(source), level_(level), sharding_(sharding), hf_stems_(standard_stems()) {
     for (auto& [k, v] : hf_overrides) hf_stems_[k] = v;
     if (!source.is_gguf()) {
         const auto& cfg = source.hf_config();

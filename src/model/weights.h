@@ -11,15 +11,26 @@
 
 #include "formats/model_source.h"
 #include "kernels/cpu/matmul.h"
+#include "model/model.h"
 
 namespace pangolin {
+
+// Which shard of the model this process loads (see ParallelMode in model/model.h).
+struct Sharding {
+    ParallelMode mode = ParallelMode::None;
+    int rank = 0, size = 1;
+    bool expert() const { return mode == ParallelMode::Expert && size > 1; }
+    bool tensor() const { return mode == ParallelMode::Tensor && size > 1; }
+};
 
 class TensorLoader {
 public:
     // hf_overrides maps layer-relative canonical stems to HF stems, e.g.
     // {"attn_q_a", "self_attn.q_a_proj"}, extending or replacing the standard table.
     TensorLoader(const ModelSource& source, SimdLevel level,
-                 std::map<std::string, std::string> hf_overrides = {});
+                 std::map<std::string, std::string> hf_overrides = {}, Sharding sharding = {});
+
+    const Sharding& sharding() const { return sharding_; }
 
     const ModelSource& source() const { return source_; }
     std::string stored_name(const std::string& canonical) const;
@@ -54,6 +65,7 @@ private:
 
     const ModelSource& source_;
     SimdLevel level_;
+    Sharding sharding_;
     std::map<std::string, std::string> hf_stems_;
     int64_t fp8_block_ = 128;
 };
