@@ -275,11 +275,8 @@ std::string read_text_file(const fs::path& p) {
     return ss.str();
 }
 
-}  // namespace
-
-Vocab vocab_from_hf_folder(const std::string& folder) {
+Vocab read_hf_folder(const std::string& folder) {
     const fs::path dir(folder);
-    require(fs::is_directory(dir), folder, ": not a folder");
     Vocab v;
     v.source = folder;
     const auto config = read_json_file(dir / "config.json");
@@ -333,6 +330,17 @@ Vocab vocab_from_hf_folder(const std::string& folder) {
     }
     finalize_vocab(v);
     return v;
+}
+
+}  // namespace
+
+Vocab vocab_from_hf_folder(const std::string& folder) {
+    require(fs::is_directory(folder), folder, ": not a folder");
+    try {
+        return read_hf_folder(folder);
+    } catch (const json::exception& e) {  // a value of the wrong JSON type somewhere
+        fail(folder, ": malformed tokenizer files: ", e.what());
+    }
 }
 
 }  // namespace pangolin
