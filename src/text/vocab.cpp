@@ -115,11 +115,15 @@ const std::set<std::string_view> k_eot_texts = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
     "<EOT>", "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
     "<end_of_utterance>"};
-const std::set<std::string_view> k_fim_texts = {
+// FIM prefix / suffix / middle markers (one of each is made a control token).
+const std::set<std::string_view> k_fim_pre_texts = {
     "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>",
+    "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>"};
+const std::set<std::string_view> k_fim_suf_texts = {
     "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>",
+    "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>"};
+const std::set<std::string_view> k_fim_mid_texts = {
     "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>",
-    "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
     "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>"};
 const std::set<std::string_view> k_fim_pad_texts = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"};
 const std::set<std::string_view> k_fim_rep_texts = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"};
@@ -215,7 +219,7 @@ void finalize_vocab(Vocab& v) {
     // recognised by their text (which are made control tokens).
     if (v.eot < 0) v.eot = detect_by_text(v, k_eot_texts);
     if (v.eom < 0) v.eom = detect_by_text(v, {"<|eom_id|>"});
-    detect_by_text(v, k_fim_texts);
+    for (const auto* texts : {&k_fim_pre_texts, &k_fim_suf_texts, &k_fim_mid_texts}) detect_by_text(v, *texts);
     if (v.fim_pad < 0) v.fim_pad = detect_by_text(v, k_fim_pad_texts);
     if (v.fim_rep < 0) v.fim_rep = detect_by_text(v, k_fim_rep_texts);
     if (v.fim_sep < 0) v.fim_sep = detect_by_text(v, k_fim_sep_texts);

@@ -235,11 +235,11 @@ void apply_tokenizer_config(Vocab& v, const json& tc, const std::string& path) {
             const auto content = token_content(it.value());
             require(id >= 0 && id <= INT32_MAX && content.has_value(), path, ": added_tokens_decoder['", it.key(),
                     "'] needs an integer id and a 'content'");
-            if (size_t(id) >= v.size() && v.type == VocabType::Spm) {
+            if (size_t(id) >= v.size()) {  // beyond config.json's vocab_size: the converter drops it
                 log_info(path, ": added token id ", id, " is outside the vocabulary; ignored");
                 continue;
             }
-            const float score = v.type == VocabType::Spm ? -1000.0f : (size_t(id) < v.size() ? v.score[size_t(id)] : 0.0f);
+            const float score = v.type == VocabType::Spm ? -1000.0f : v.score[size_t(id)];
             set_token(v, int32_t(id), *content, score, added_token_attr(it.value(), *content, path));
         }
     }

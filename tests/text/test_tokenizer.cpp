@@ -166,3 +166,19 @@ TEST(StreamDecoder, UnfinishedCharacterBecomesReplacementAtFlush) {
     EXPECT_EQ(stream.flush(), "\xEF\xBF\xBD");
     EXPECT_EQ(stream.flush(), "");
 }
+
+// DeepSeek Coder stores its chat and FIM markers as user-defined tokens. User-defined tokens
+// are always split out of the text; the FIM markers are recognised by their text and become
+// control tokens, as llama.cpp does, so they need parse_special.
+TEST(SpecialTokens, UserDefinedAlwaysSplitFimOnlyWhenParsing) {
+    PANGOLIN_REQUIRE_SHARED();
+    const auto tok = load_tokenizer(vocab_gguf("deepseek-coder"));
+    const int32_t user = tok->find_token("<|User|>").value();
+    const int32_t hole = tok->find_token("<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>").value();
+    EXPECT_EQ(tok->encode("<|User|>", false, false), std::vector<int32_t>{user});
+    EXPECT_EQ(tok->encode("<|User|>", false, true), std::vector<int32_t>{user});
+    EXPECT_EQ(tok->encode("<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", false, true), std::vector<int32_t>{hole});
+    EXPECT_GT(tok->encode("<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", false, false).size(), 1u);
+    EXPECT_TRUE(tok->is_control(hole));
+    EXPECT_FALSE(tok->is_control(user));
+}
