@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/log.h"
 #include "text/pretokenize.h"
 #include "text/vocab.h"
@@ -267,14 +267,6 @@ void apply_tokenizer_config(Vocab& v, const json& tc, const std::string& path) {
     }
 }
 
-std::string read_text_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    require(in.good(), p.string(), ": cannot be read");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 Vocab read_hf_folder(const std::string& folder) {
     const fs::path dir(folder);
     Vocab v;
@@ -321,8 +313,10 @@ Vocab read_hf_folder(const std::string& folder) {
     }
     if (const auto tc = read_json_file(dir / "tokenizer_config.json"))
         apply_tokenizer_config(v, *tc, (dir / "tokenizer_config.json").string());
-    if (v.chat_template.empty() && fs::exists(dir / "chat_template.jinja"))
-        v.chat_template = read_text_file(dir / "chat_template.jinja");
+    if (v.chat_template.empty() && fs::exists(dir / "chat_template.jinja")) {
+        const MappedFile file((dir / "chat_template.jinja").string());
+        v.chat_template.assign(reinterpret_cast<const char*>(file.data()), file.size());
+    }
     if (v.chat_template.empty()) {
         if (const auto ct = read_json_file(dir / "chat_template.json"); ct && ct->is_object() && ct->contains("chat_template") &&
                                                                          (*ct)["chat_template"].is_string())

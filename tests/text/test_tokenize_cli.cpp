@@ -1,8 +1,6 @@
 // `pangolin tokenize` as users call it: ids on stdout, clear errors on stderr.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "support/fixtures.h"
 #include "support_vocab.h"
 
@@ -13,11 +11,6 @@ namespace {
 CommandResult tokenize(std::vector<std::string> args) {
     args.insert(args.begin(), {pangolin_binary(), "tokenize"});
     return run_command(args);
-}
-
-void write_bytes(const std::filesystem::path& p, const std::string& s) {
-    std::ofstream out(p, std::ios::binary);
-    out << s;
 }
 
 }  // namespace
@@ -37,11 +30,11 @@ TEST(CliTokenize, FileBytesAreTokenizedExactly) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
     // A vocabulary-only GGUF (no tensors); the text ends in newlines, which are part of it.
-    write_bytes(dir / "in.txt", "\n\n\n");
+    write_file(dir / "in.txt", "\n\n\n");
     auto r = tokenize({"-m", vocab_gguf("qwen2"), "--no-parse-special", "--file", (dir / "in.txt").string()});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "1406\n");
-    write_bytes(dir / "chat.txt", "<|im_start|>user");
+    write_file(dir / "chat.txt", "<|im_start|>user");
     r = tokenize({"-m", vocab_gguf("qwen2"), "--file", (dir / "chat.txt").string()});
     EXPECT_EQ(r.out, "151644 872\n");
     r = tokenize({"-m", vocab_gguf("qwen2"), "--no-parse-special", "--file", (dir / "chat.txt").string()});
@@ -51,7 +44,7 @@ TEST(CliTokenize, FileBytesAreTokenizedExactly) {
 TEST(CliTokenize, BadInputIsAClearError) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    write_bytes(dir / "bad.txt", "caf\xE9 latin-1");
+    write_file(dir / "bad.txt", "caf\xE9 latin-1");
     auto r = tokenize({"-m", vocab_gguf("qwen2"), "--file", (dir / "bad.txt").string()});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("not valid UTF-8: byte 0xE9 at offset 3"), std::string::npos) << r.err;
@@ -65,7 +58,7 @@ TEST(CliTokenize, BadInputIsAClearError) {
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("absent.txt: cannot be read"), std::string::npos) << r.err;
 
-    write_bytes(dir / "tokenizer.json", "{\"model\": ");
+    write_file(dir / "tokenizer.json", "{\"model\": ");
     r = tokenize({"-m", dir.path().string(), "hi"});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("tokenizer.json: not valid JSON"), std::string::npos) << r.err;

@@ -3,9 +3,6 @@
 // that hold no usable vocabulary or malformed data.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "core/error.h"
 #include "formats/gguf.h"
 #include "formats/gguf_writer.h"
@@ -18,11 +15,6 @@ using namespace pangolin::test;
 using nlohmann::json;
 
 namespace {
-
-void write_text(const std::filesystem::path& p, const std::string& s) {
-    std::ofstream out(p, std::ios::binary);
-    out << s;
-}
 
 // Qwen2's tokenizer.json as transformers writes it, from the GGUF vocabulary: normal tokens
 // in model.vocab, control tokens in added_tokens, merges half as "a b", half as ["a", "b"].
@@ -61,33 +53,13 @@ void write_qwen2_folder(const std::filesystem::path& dir) {
                      {"post_processor", {{"type", "ByteLevel"}}},
                      {"decoder", {{"type", "ByteLevel"}}},
                      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merge_list}, {"ignore_merges", false}}}};
-    write_text(dir / "tokenizer.json", tj.dump());
+    write_file(dir / "tokenizer.json", tj.dump());
     const json tc = {{"bos_token", nullptr},
                      {"eos_token", "<|endoftext|>"},
                      {"add_bos_token", false},
                      {"chat_template", {{{"name", "default"}, {"template", "T-default"}}, {{"name", "tool_use"}, {"template", "T-tools"}}}}};
-    write_text(dir / "tokenizer_config.json", tc.dump());
-    write_text(dir / "config.json", json{{"architectures", {"Qwen2ForCausalLM"}}, {"vocab_size", tokens.size()}}.dump());
-}
-
-std::vector<std::pair<std::string, std::string>> vocab_cases(const std::string& name) {
-    const auto base = shared_dir() / "fixtures" / "vocab" / ("ggml-vocab-" + name + ".gguf");
-    const std::string inp = read_file(base.string() + ".inp"), out = read_file(base.string() + ".out");
-    const std::string sep = "\n__ggml_vocab_test__\n";
-    std::vector<std::pair<std::string, std::string>> cases;
-    size_t pos = 0, line = 0;
-    for (size_t hit; (hit = inp.find(sep, pos)) != std::string::npos; pos = hit + sep.size()) {
-        const size_t eol = out.find('\n', line);
-        cases.emplace_back(inp.substr(pos, hit - pos), out.substr(line, eol - line));
-        line = eol + 1;
-    }
-    return cases;
-}
-
-std::string ids_str(const std::vector<int32_t>& ids) {
-    std::string s;
-    for (auto id : ids) s += " " + std::to_string(id);
-    return s;
+    write_file(dir / "tokenizer_config.json", tc.dump());
+    write_file(dir / "config.json", json{{"architectures", {"Qwen2ForCausalLM"}}, {"vocab_size", tokens.size()}}.dump());
 }
 
 template <typename F>
@@ -112,9 +84,9 @@ TEST(HfTokenizerJson, Qwen2FolderMatchesLlamaCpp) {
     EXPECT_EQ(tok->chat_template(), "T-default");
     EXPECT_FALSE(tok->add_bos_default());
     EXPECT_NE(tok->describe().find("qwen2"), std::string::npos) << tok->describe();
-    const auto cases = vocab_cases("qwen2");
+    const auto cases = read_vocab_cases("qwen2");
     ASSERT_GE(cases.size(), 40u);
-    for (const auto& [text, ids] : cases) EXPECT_EQ(ids_str(tok->encode(text, false, false)), ids) << text;
+    for (const auto& c : cases) EXPECT_EQ(ids_str(tok->encode(c.text, false, false)), ids_str(c.ids)) << c.text;
     EXPECT_EQ(tok->encode("<|im_start|>", false, true), std::vector<int32_t>{151644});
 }
 
@@ -161,7 +133,7 @@ TEST(TokenizerErrors, MalformedTokenizerJson) {
     TempDir dir;
     const auto folder = dir.path().string();
     const auto load_with = [&](const std::string& content) {
-        write_text(dir / "tokenizer.json", content);
+        write_file(dir / "tokenizer.json", content);
         return error_of([&] { load_tokenizer(folder); });
     };
     EXPECT_NE(load_with("{\"model\": {\"type\": \"BPE\", ").find("not valid JSON"), std::string::npos);
@@ -192,7 +164,7 @@ TEST(TokenizerErrors, FolderWithoutVocabularyOrBrokenSentencePieceModel) {
     TempDir dir;
     EXPECT_NE(error_of([&] { load_tokenizer(dir.path().string()); }).find("no tokenizer.json or tokenizer.model"),
               std::string::npos);
-    write_text(dir / "tokenizer.model", "this is not a protobuf");
+    write_file(dir / "tokenizer.model", "this is not a protobuf");
     EXPECT_NE(error_of([&] { load_tokenizer(dir.path().string()); }).find("not a usable SentencePiece model"),
               std::string::npos);
     EXPECT_NE(error_of([&] { load_tokenizer((dir / "missing.gguf").string()); }).find("no such file"), std::string::npos);
@@ -209,4 +181,21 @@ TEST(TokenizerErrors, InvalidUtf8TextAndUnknownIds) {
         EXPECT_NE(error_of([&] { tok->token_to_piece(int32_t(tok->n_vocab())); }).find("outside the vocabulary"),
                   std::string::npos);
     }
+}
+
+// A tokenizer-only folder (no config.json, no weights): tokenizer.model, a chat_template.jinja
+// file, and tokenizer_config.json's added_tokens_decoder turning a piece into a control token.
+TEST(HfSentencePiece, TokenizerOnlyFolderWithAddedTokensAndTemplateFile) {
+    PANGOLIN_REQUIRE_SHARED();
+    TempDir dir;
+    std::filesystem::copy_file(kjv_dir() / "hf" / "tokenizer.model", dir / "tokenizer.model");
+    write_file(dir / "chat_template.jinja", "{{ messages[0]['content'] }}\n");
+    write_file(dir / "tokenizer_config.json",
+               R"({"add_bos_token": false, "added_tokens_decoder": {"3": {"content": "<|user|>", "special": true}}})");
+    const auto tok = load_tokenizer(dir.path().string());
+    EXPECT_EQ(tok->chat_template(), "{{ messages[0]['content'] }}\n");
+    EXPECT_FALSE(tok->add_bos_default());
+    EXPECT_EQ(tok->encode("<|user|>In the beginning", true, true), (std::vector<int32_t>{3, 1040, 261, 1899}));
+    EXPECT_EQ(tok->decode({3, 1040}), "<|user|> In");
+    EXPECT_EQ(tok->decode({3, 1040}, true), " In");
 }
