@@ -40,7 +40,10 @@ void SpecialMatcher::insert(std::string_view s, int32_t token) {
 }
 
 void set_token(Vocab& v, int32_t id, std::string text, float score, uint32_t attr) {
-    require(id >= 0, v.source, ": negative token id ", id);
+    // Real vocabularies stay far below this; a larger id is corrupt data, not a reason to
+    // allocate gigabytes.
+    constexpr int32_t k_max_tokens = 1 << 24;
+    require(id >= 0 && id < k_max_tokens, v.source, ": token id ", id, " of '", text, "' is outside 0..", k_max_tokens - 1);
     if (size_t(id) >= v.size()) {
         v.text.resize(size_t(id) + 1);
         v.score.resize(size_t(id) + 1, 0.0f);

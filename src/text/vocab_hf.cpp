@@ -292,8 +292,12 @@ Vocab read_hf_folder(const std::string& folder) {
 
     // Ids up to config.json's vocab_size that no token claims: padding, as the converter adds.
     int64_t n_vocab = int64_t(v.size());
-    if (config && config->is_object() && config->contains("vocab_size") && (*config)["vocab_size"].is_number_integer())
-        n_vocab = std::max(n_vocab, (*config)["vocab_size"].get<int64_t>());
+    if (config && config->is_object() && config->contains("vocab_size") && (*config)["vocab_size"].is_number_integer()) {
+        const int64_t configured = (*config)["vocab_size"].get<int64_t>();
+        require(configured <= n_vocab + (1 << 20), (dir / "config.json").string(), ": vocab_size ", configured,
+                " is far beyond the tokenizer's ", n_vocab, " tokens");
+        n_vocab = std::max(n_vocab, configured);
+    }
     if (const auto added = read_json_file(dir / "added_tokens.json"); added && v.type == VocabType::Spm) {
         require(added->is_object(), (dir / "added_tokens.json").string(), ": must map token text to id");
         for (auto it = added->begin(); it != added->end(); ++it) {

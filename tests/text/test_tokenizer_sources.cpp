@@ -199,3 +199,15 @@ TEST(HfSentencePiece, TokenizerOnlyFolderWithAddedTokensAndTemplateFile) {
     EXPECT_EQ(tok->decode({3, 1040}), "<|user|> In");
     EXPECT_EQ(tok->decode({3, 1040}, true), " In");
 }
+
+TEST(TokenizerErrors, ImplausibleIdsAreRejectedNotAllocated) {
+    TempDir dir;
+    const std::string byte_level = R"("pre_tokenizer": {"type": "ByteLevel"}, )";
+    write_file(dir / "tokenizer.json", "{" + byte_level + R"("model": {"vocab": {"a": 2000000000}, "merges": []}})");
+    EXPECT_NE(error_of([&] { load_tokenizer(dir.path().string()); }).find("token id 2000000000 of 'a' is outside"),
+              std::string::npos);
+    write_file(dir / "tokenizer.json", "{" + byte_level + R"("model": {"vocab": {"a": 0}, "merges": []}})");
+    write_file(dir / "config.json", R"({"vocab_size": 1000000000})");
+    EXPECT_NE(error_of([&] { load_tokenizer(dir.path().string()); }).find("vocab_size 1000000000 is far beyond"),
+              std::string::npos);
+}
