@@ -31,7 +31,8 @@ std::string read_bytes(const std::string& path) {
 
 Runner add_tokenize(CLI::App& app) {
     auto o = std::make_shared<TokenizeOptions>();
-    app.add_option("-m,--model", o->model, "GGUF file or Hugging Face folder (only the vocabulary is read)")
+    app.add_option("-m,--model", o->model,
+                   "GGUF file or Hugging Face folder (only the vocabulary is read)")
         ->required();
     auto* file = app.add_option("-f,--file", o->file, "Tokenize the exact bytes of this file");
     app.add_option("text", o->text, "Text to tokenize")->excludes(file);
@@ -40,7 +41,8 @@ Runner add_tokenize(CLI::App& app) {
                  "Tokenize special-token text such as <|im_start|> as plain text");
     return [o, file, &app]() {
         const bool has_text = app.count("text") > 0;
-        require(has_text || file->count() > 0, "tokenize: give the text as an argument or --file FILE");
+        require(has_text || file->count() > 0,
+                "tokenize: give the text as an argument or --file FILE");
         const std::string text = has_text ? o->text : read_bytes(o->file);
         const auto tokenizer = load_tokenizer(o->model);
         log_debug(o->model, ": ", tokenizer->describe());

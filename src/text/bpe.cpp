@@ -18,10 +18,11 @@ struct Symbol {
 
 struct Pair {
     int32_t rank;
-    int32_t left, right;          // symbol indices
-    int32_t left_id, right_id;    // their ids when queued
+    int32_t left, right;        // symbol indices
+    int32_t left_id, right_id;  // their ids when queued
     int32_t result;
-    bool operator<(const Pair& o) const {  // priority_queue pops the greatest: lowest rank, then leftmost
+    bool operator<(
+        const Pair& o) const {  // priority_queue pops the greatest: lowest rank, then leftmost
         return rank != o.rank ? rank > o.rank : left > o.left;
     }
 };
@@ -39,7 +40,8 @@ void bpe_encode(const Vocab& v, std::string_view mapped, std::vector<int32_t>& o
     std::vector<Symbol> sym;
     sym.reserve(mapped.size());
     for (size_t pos = 0; pos < mapped.size();) {
-        const size_t n = std::min(utf8_lead_length(static_cast<unsigned char>(mapped[pos])), mapped.size() - pos);
+        const size_t n = std::min(utf8_lead_length(static_cast<unsigned char>(mapped[pos])),
+                                  mapped.size() - pos);
         const int32_t k = int32_t(sym.size());
         sym.push_back({v.find(mapped.substr(pos, n)).value_or(-1), k - 1, k + 1, true});
         pos += n;

@@ -21,7 +21,8 @@ struct Fragment {
 // in the text not yet claimed. Control and unknown tokens only when `parse_special`;
 // user-defined tokens always. Tokens marked lstrip/rstrip also swallow the ASCII whitespace
 // before/after them.
-void split_special(const Vocab& v, std::string_view text, bool parse_special, std::vector<Fragment>& out);
+void split_special(const Vocab& v, std::string_view text, bool parse_special,
+                   std::vector<Fragment>& out);
 
 // Byte-level BPE of one pre-token already in the byte alphabet (byte_level.h): merges by
 // rank, lowest first (leftmost on ties). Appends the ids to `out`.

@@ -13,11 +13,12 @@ namespace {
 // Contractions spelled out case by case instead of (?i:...), as llama.cpp adapts them.
 #define PANGOLIN_CONTRACTIONS R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]))"
 
-const std::string k_gpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-const std::string k_llama3 =
-    PANGOLIN_CONTRACTIONS R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-const std::string k_qwen2 =
-    PANGOLIN_CONTRACTIONS R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+const std::string k_gpt2 =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+const std::string k_llama3 = PANGOLIN_CONTRACTIONS
+    R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+const std::string k_qwen2 = PANGOLIN_CONTRACTIONS
+    R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 // Qwen3.5 keeps combining marks (\p{M}) inside words.
 const std::string k_qwen35 = PANGOLIN_CONTRACTIONS
     R"(|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
@@ -66,18 +67,27 @@ const std::vector<std::string>& pre_tokenizer_patterns(PreTokenizer pre) {
         R"(\p{N}{1,3})", R"([\x{4E00}-\x{9FA5}\x{3040}-\x{309F}\x{30A0}-\x{30FF}]+)",
         R"re([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)re"};
     static const std::vector<std::string> starcoder = {R"(\p{N})", k_gpt2};
-    static const std::vector<std::string> fallback = {R"([\p{P}\$\+<=>\^~\|]+)", k_gpt2, R"(\p{N}+)",
-                                                      "[0-9][0-9][0-9]"};
+    static const std::vector<std::string> fallback = {R"([\p{P}\$\+<=>\^~\|]+)", k_gpt2,
+                                                      R"(\p{N}+)", "[0-9][0-9][0-9]"};
     switch (pre) {
-        case PreTokenizer::Gpt2: return gpt2;
-        case PreTokenizer::Llama3: return llama3;
-        case PreTokenizer::Qwen2: return qwen2;
-        case PreTokenizer::Qwen35: return qwen35;
-        case PreTokenizer::DeepseekLlm: return deepseek_llm;
-        case PreTokenizer::DeepseekCoder: return deepseek_coder;
-        case PreTokenizer::Deepseek3: return deepseek3;
-        case PreTokenizer::Starcoder: return starcoder;
-        case PreTokenizer::Default: break;
+        case PreTokenizer::Gpt2:
+            return gpt2;
+        case PreTokenizer::Llama3:
+            return llama3;
+        case PreTokenizer::Qwen2:
+            return qwen2;
+        case PreTokenizer::Qwen35:
+            return qwen35;
+        case PreTokenizer::DeepseekLlm:
+            return deepseek_llm;
+        case PreTokenizer::DeepseekCoder:
+            return deepseek_coder;
+        case PreTokenizer::Deepseek3:
+            return deepseek3;
+        case PreTokenizer::Starcoder:
+            return starcoder;
+        case PreTokenizer::Default:
+            break;
     }
     return fallback;
 }
@@ -127,10 +137,10 @@ RegexSplitter::RegexSplitter(const std::vector<std::string>& patterns) {
         // $ means the end of the piece only, as in ECMAScript (llama.cpp uses std::regex).
         const uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY;
         auto pattern = std::make_unique<Pattern>();
-        pattern->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(), options, &err,
-                                      &err_offset, nullptr);
-        require(pattern->code != nullptr, "pre-tokenizer regex does not compile at offset ", err_offset,
-                ": ", pcre2_message(err), ": ", p);
+        pattern->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(), options,
+                                      &err, &err_offset, nullptr);
+        require(pattern->code != nullptr, "pre-tokenizer regex does not compile at offset ",
+                err_offset, ": ", pcre2_message(err), ": ", p);
         pcre2_jit_compile(pattern->code, PCRE2_JIT_COMPLETE);  // the interpreter is the fallback
         patterns_.push_back(std::move(pattern));
     }
@@ -150,8 +160,8 @@ void RegexSplitter::split(std::string_view text, std::vector<std::string_view>& 
             const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
             size_t emitted = 0, start = 0;
             while (start < piece.size()) {
-                const int rc = pcre2_match(pattern->code, subject, piece.size(), start, PCRE2_NO_UTF_CHECK,
-                                           s.data, s.context);
+                const int rc = pcre2_match(pattern->code, subject, piece.size(), start,
+                                           PCRE2_NO_UTF_CHECK, s.data, s.context);
                 if (rc == PCRE2_ERROR_NOMATCH) break;
                 require(rc >= 0, "pre-tokenizer regex failed on the input: ", pcre2_message(rc));
                 const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(s.data);

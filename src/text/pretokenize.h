@@ -16,7 +16,7 @@ namespace pangolin {
 const std::vector<std::string>& pre_tokenizer_patterns(PreTokenizer pre);
 
 class RegexSplitter {
-public:
+  public:
     explicit RegexSplitter(const std::vector<std::string>& patterns);
     ~RegexSplitter();
     RegexSplitter(const RegexSplitter&) = delete;
@@ -26,7 +26,7 @@ public:
     // `text` must be valid UTF-8. Safe to call from several threads at once.
     void split(std::string_view text, std::vector<std::string_view>& pieces) const;
 
-private:
+  private:
     struct Pattern;
     std::vector<std::unique_ptr<Pattern>> patterns_;
 };

@@ -31,9 +31,14 @@ struct ProtoReader {
         field = uint32_t(key >> 3);
         wire = uint32_t(key & 7);
         switch (wire) {
-            case 0: return varint(value);
-            case 1: pos += 8; return pos <= data.size();
-            case 5: pos += 4; return pos <= data.size();
+            case 0:
+                return varint(value);
+            case 1:
+                pos += 8;
+                return pos <= data.size();
+            case 5:
+                pos += 4;
+                return pos <= data.size();
             case 2: {
                 uint64_t len = 0;
                 if (!varint(len) || len > data.size() - pos) return false;
@@ -41,7 +46,8 @@ struct ProtoReader {
                 pos += size_t(len);
                 return true;
             }
-            default: return false;
+            default:
+                return false;
         }
     }
 };
@@ -78,10 +84,14 @@ void load_sentencepiece_model(Vocab& v, const std::string& path) {
     for (int id = 0; id < n; ++id) {
         // As llama.cpp's converter: user-defined pieces are not told apart from normal ones here.
         uint32_t attr = k_attr_normal;
-        if (sp.IsUnknown(id)) attr = k_attr_unknown;
-        else if (sp.IsControl(id)) attr = k_attr_control;
-        else if (sp.IsUnused(id)) attr = k_attr_unused;
-        else if (sp.IsByte(id)) attr = k_attr_byte;
+        if (sp.IsUnknown(id))
+            attr = k_attr_unknown;
+        else if (sp.IsControl(id))
+            attr = k_attr_control;
+        else if (sp.IsUnused(id))
+            attr = k_attr_unused;
+        else if (sp.IsByte(id))
+            attr = k_attr_byte;
         set_token(v, id, sp.IdToPiece(id), sp.GetScore(id), attr);
     }
     v.add_space_prefix = read_add_dummy_prefix(sp.serialized_model_proto());

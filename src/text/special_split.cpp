@@ -11,11 +11,14 @@ namespace pangolin {
 
 namespace {
 
-bool is_c_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }  // C isspace
+bool is_c_space(char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}  // C isspace
 
 }  // namespace
 
-void split_special(const Vocab& v, std::string_view text, bool parse_special, std::vector<Fragment>& out) {
+void split_special(const Vocab& v, std::string_view text, bool parse_special,
+                   std::vector<Fragment>& out) {
     out.clear();
     if (text.empty()) return;
 
@@ -35,7 +38,8 @@ void split_special(const Vocab& v, std::string_view text, bool parse_special, st
             if (token < 0) continue;
             // Without parse_special only user-defined tokens are split out (llama.cpp, and
             // Hugging Face's added tokens); control and unknown tokens stay plain text.
-            if (!parse_special && (v.attr[size_t(token)] & (k_attr_control | k_attr_unknown))) continue;
+            if (!parse_special && (v.attr[size_t(token)] & (k_attr_control | k_attr_unknown)))
+                continue;
             found.push_back({v.special_rank[size_t(token)], i});
         }
     }
@@ -43,8 +47,9 @@ void split_special(const Vocab& v, std::string_view text, bool parse_special, st
         out.push_back({0, text.size(), -1});
         return;
     }
-    std::sort(found.begin(), found.end(),
-              [](const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank < b.rank : a.pos < b.pos; });
+    std::sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) {
+        return a.rank != b.rank ? a.rank < b.rank : a.pos < b.pos;
+    });
 
     enum : uint8_t { k_raw = 0, k_token = 1, k_stripped = 2 };
     std::vector<uint8_t> state(text.size(), k_raw);
@@ -59,11 +64,14 @@ void split_special(const Vocab& v, std::string_view text, bool parse_special, st
         tokens.push_back({c.pos, end, token});
         const uint32_t attr = v.attr[size_t(token)];
         if (attr & k_attr_lstrip)
-            for (size_t k = c.pos; k > 0 && state[k - 1] == k_raw && is_c_space(text[k - 1]); --k) state[k - 1] = k_stripped;
+            for (size_t k = c.pos; k > 0 && state[k - 1] == k_raw && is_c_space(text[k - 1]); --k)
+                state[k - 1] = k_stripped;
         if (attr & k_attr_rstrip)
-            for (size_t k = end; k < text.size() && state[k] == k_raw && is_c_space(text[k]); ++k) state[k] = k_stripped;
+            for (size_t k = end; k < text.size() && state[k] == k_raw && is_c_space(text[k]); ++k)
+                state[k] = k_stripped;
     }
-    std::sort(tokens.begin(), tokens.end(), [](const Fragment& a, const Fragment& b) { return a.begin < b.begin; });
+    std::sort(tokens.begin(), tokens.end(),
+              [](const Fragment& a, const Fragment& b) { return a.begin < b.begin; });
 
     size_t next_token = 0;
     for (size_t i = 0; i < text.size();) {

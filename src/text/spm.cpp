@@ -18,7 +18,7 @@ struct Symbol {
 struct Pair {
     float score;
     int32_t left, right;
-    size_t len;  // len(left) + len(right) when queued
+    size_t len;                            // len(left) + len(right) when queued
     bool operator<(const Pair& o) const {  // pops the highest score, then the leftmost
         return score != o.score ? score < o.score : left > o.left;
     }
@@ -31,7 +31,8 @@ void spm_encode(const Vocab& v, std::string_view text, std::vector<int32_t>& out
     std::vector<Symbol> sym;
     sym.reserve(text.size());
     for (size_t pos = 0; pos < text.size();) {
-        const size_t n = std::min(utf8_lead_length(static_cast<unsigned char>(text[pos])), text.size() - pos);
+        const size_t n =
+            std::min(utf8_lead_length(static_cast<unsigned char>(text[pos])), text.size() - pos);
         const int32_t k = int32_t(sym.size());
         sym.push_back({pos, n, k - 1, k + 1});
         pos += n;
@@ -44,7 +45,8 @@ void spm_encode(const Vocab& v, std::string_view text, std::vector<int32_t>& out
         // Live neighbours are contiguous in the text, so their union is one slice of it.
         const Symbol& l = sym[size_t(left)];
         const size_t len = l.len + sym[size_t(right)].len;
-        if (const auto id = v.find(text.substr(l.begin, len))) queue.push({v.score[size_t(*id)], left, right, len});
+        if (const auto id = v.find(text.substr(l.begin, len)))
+            queue.push({v.score[size_t(*id)], left, right, len});
     };
     for (int32_t k = 0; k + 1 < int32_t(sym.size()); ++k) consider(k, k + 1);
 
@@ -72,7 +74,8 @@ void spm_encode(const Vocab& v, std::string_view text, std::vector<int32_t>& out
         // Not a piece of the vocabulary: one byte token per byte (SentencePiece byte
         // fallback); without byte tokens, the unknown token once for the whole symbol.
         bool all_bytes = true;
-        for (const char c : piece) all_bytes = all_bytes && v.byte_token[static_cast<unsigned char>(c)] >= 0;
+        for (const char c : piece)
+            all_bytes = all_bytes && v.byte_token[static_cast<unsigned char>(c)] >= 0;
         if (all_bytes) {
             for (const char c : piece) out.push_back(v.byte_token[static_cast<unsigned char>(c)]);
         } else if (v.unk >= 0) {

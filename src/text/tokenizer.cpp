@@ -16,7 +16,9 @@ namespace pangolin {
 
 namespace {
 
-bool is_cleanup_punct(char c) { return c == '?' || c == '!' || c == '.' || c == ','; }
+bool is_cleanup_punct(char c) {
+    return c == '?' || c == '!' || c == '.' || c == ',';
+}
 
 // llama.cpp's decode clean-up (clean_spaces), three in-place passes over the bytes:
 // " ?" " !" " ." " ," lose the space; " ' " loses both spaces; " 's" " 'm" " 're" " 've"
@@ -58,13 +60,15 @@ void clean_up_spaces(std::string& s) {
 Tokenizer::Tokenizer(Vocab&& vocab) {
     if (vocab.piece.size() != vocab.size()) finalize_vocab(vocab);
     auto v = std::make_unique<Vocab>(std::move(vocab));
-    if (v->type == VocabType::Bpe) splitter_ = std::make_unique<RegexSplitter>(pre_tokenizer_patterns(v->pre));
+    if (v->type == VocabType::Bpe)
+        splitter_ = std::make_unique<RegexSplitter>(pre_tokenizer_patterns(v->pre));
     vocab_ = std::move(v);
 }
 
 Tokenizer::~Tokenizer() = default;
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos,
+                                       bool parse_special) const {
     require_utf8(text, "the text to tokenize");
     const Vocab& v = *vocab_;
     std::vector<int32_t> out;
@@ -86,8 +90,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
             escaped.clear();
             if (v.add_space_prefix && after_special) escaped += "\xE2\x96\x81";
             for (const char c : text.substr(f.begin, f.end - f.begin)) {
-                if (c == ' ') escaped += "\xE2\x96\x81";
-                else escaped += c;
+                if (c == ' ')
+                    escaped += "\xE2\x96\x81";
+                else
+                    escaped += c;
             }
             spm_encode(v, escaped, out);
             after_special = false;
@@ -113,7 +119,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
 }
 
 void Tokenizer::check_id(int32_t id) const {
-    require(vocab_->has(id), "token id ", id, " is outside the vocabulary (", vocab_->size(), " tokens)");
+    require(vocab_->has(id), "token id ", id, " is outside the vocabulary (", vocab_->size(),
+            " tokens)");
 }
 
 std::string Tokenizer::token_to_piece(int32_t id, bool special) const {
@@ -134,7 +141,8 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
     std::string out;
     for (auto it = begin; it != end; ++it) {
         check_id(*it);
-        std::string_view piece = (skip_special && is_control(*it)) ? std::string_view() : v.piece[size_t(*it)];
+        std::string_view piece =
+            (skip_special && is_control(*it)) ? std::string_view() : v.piece[size_t(*it)];
         if (strip_space && !piece.empty() && piece[0] == ' ') piece.remove_prefix(1);
         strip_space = false;
         out += piece;
@@ -148,10 +156,18 @@ const std::string& Tokenizer::token_text(int32_t id) const {
     return vocab_->text[size_t(id)];
 }
 
-std::optional<int32_t> Tokenizer::find_token(std::string_view text) const { return vocab_->find(text); }
-size_t Tokenizer::n_vocab() const { return vocab_->size(); }
-int32_t Tokenizer::bos() const { return vocab_->bos; }
-int32_t Tokenizer::eos() const { return vocab_->eos; }
+std::optional<int32_t> Tokenizer::find_token(std::string_view text) const {
+    return vocab_->find(text);
+}
+size_t Tokenizer::n_vocab() const {
+    return vocab_->size();
+}
+int32_t Tokenizer::bos() const {
+    return vocab_->bos;
+}
+int32_t Tokenizer::eos() const {
+    return vocab_->eos;
+}
 
 const std::string& Tokenizer::bos_text() const {
     static const std::string none;
@@ -163,20 +179,28 @@ const std::string& Tokenizer::eos_text() const {
     return vocab_->eos >= 0 ? vocab_->text[size_t(vocab_->eos)] : none;
 }
 
-bool Tokenizer::is_eog(int32_t id) const { return std::binary_search(vocab_->eog.begin(), vocab_->eog.end(), id); }
+bool Tokenizer::is_eog(int32_t id) const {
+    return std::binary_search(vocab_->eog.begin(), vocab_->eog.end(), id);
+}
 
 bool Tokenizer::is_control(int32_t id) const {
     return vocab_->has(id) && (vocab_->attr[size_t(id)] & (k_attr_control | k_attr_unknown));
 }
 
-bool Tokenizer::add_bos_default() const { return vocab_->add_bos; }
-const std::string& Tokenizer::chat_template() const { return vocab_->chat_template; }
+bool Tokenizer::add_bos_default() const {
+    return vocab_->add_bos;
+}
+const std::string& Tokenizer::chat_template() const {
+    return vocab_->chat_template;
+}
 
 std::string Tokenizer::describe() const {
     const Vocab& v = *vocab_;
     if (v.type == VocabType::Spm)
-        return str_cat("SentencePiece BPE, ", v.size(), " tokens", v.add_space_prefix ? ", dummy prefix" : "");
-    return str_cat("byte-level BPE, pre-tokenizer ", v.pre_name, ", ", v.size(), " tokens, ", v.merges.size(), " merges");
+        return str_cat("SentencePiece BPE, ", v.size(), " tokens",
+                       v.add_space_prefix ? ", dummy prefix" : "");
+    return str_cat("byte-level BPE, pre-tokenizer ", v.pre_name, ", ", v.size(), " tokens, ",
+                   v.merges.size(), " merges");
 }
 
 std::string StreamDecoder::push(int32_t id) {
@@ -204,7 +228,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const ModelSource& source) {
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     require(std::filesystem::exists(path), path, ": no such file or folder");
-    if (std::filesystem::is_directory(path)) return std::make_unique<Tokenizer>(vocab_from_hf_folder(path));
+    if (std::filesystem::is_directory(path))
+        return std::make_unique<Tokenizer>(vocab_from_hf_folder(path));
     const GgufFile gguf(path);
     return load_tokenizer(gguf);
 }

@@ -23,7 +23,7 @@ class RegexSplitter;
 struct Vocab;
 
 class Tokenizer {
-public:
+  public:
     // Takes a vocabulary as a loader filled it and derives the rest (vocab.h).
     explicit Tokenizer(Vocab&& vocab);
     ~Tokenizer();
@@ -57,7 +57,7 @@ public:
     int32_t eos() const;
     const std::string& bos_text() const;  // "" when none
     const std::string& eos_text() const;
-    bool is_eog(int32_t id) const;     // ends generation: EOS, EOT (<|im_end|>, <|eot_id|>), EOM …
+    bool is_eog(int32_t id) const;  // ends generation: EOS, EOT (<|im_end|>, <|eot_id|>), EOM …
     bool is_control(int32_t id) const;  // control or unknown: hidden by skip_special
     bool add_bos_default() const;
     // Jinja chat template (GGUF tokenizer.chat_template or tokenizer_config.json); "" if none.
@@ -67,7 +67,7 @@ public:
 
     const Vocab& vocab() const { return *vocab_; }
 
-private:
+  private:
     void check_id(int32_t id) const;
     std::unique_ptr<const Vocab> vocab_;
     std::unique_ptr<RegexSplitter> splitter_;  // byte-level BPE only
@@ -78,14 +78,14 @@ private:
 // it. Bytes that can never form a character come out as U+FFFD, so every returned string is
 // valid UTF-8. Concatenating push() results and flush() gives token_to_piece() of each id.
 class StreamDecoder {
-public:
+  public:
     explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = false)
         : tokenizer_(tokenizer), skip_special_(skip_special) {}
     std::string push(int32_t id);
     // Whatever is still held (an unfinished character becomes U+FFFD). Call at the end.
     std::string flush();
 
-private:
+  private:
     const Tokenizer& tokenizer_;
     bool skip_special_;
     std::string pending_;

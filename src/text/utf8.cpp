@@ -12,11 +12,16 @@ namespace {
 // continuation bytes are always 0x80..0xBF.
 bool second_byte_ok(unsigned char lead, unsigned char b) {
     switch (lead) {
-        case 0xE0: return b >= 0xA0 && b <= 0xBF;  // no overlong 3-byte forms
-        case 0xED: return b >= 0x80 && b <= 0x9F;  // no surrogates
-        case 0xF0: return b >= 0x90 && b <= 0xBF;  // no overlong 4-byte forms
-        case 0xF4: return b >= 0x80 && b <= 0x8F;  // nothing above U+10FFFF
-        default: return b >= 0x80 && b <= 0xBF;
+        case 0xE0:
+            return b >= 0xA0 && b <= 0xBF;  // no overlong 3-byte forms
+        case 0xED:
+            return b >= 0x80 && b <= 0x9F;  // no surrogates
+        case 0xF0:
+            return b >= 0x90 && b <= 0xBF;  // no overlong 4-byte forms
+        case 0xF4:
+            return b >= 0x80 && b <= 0x8F;  // nothing above U+10FFFF
+        default:
+            return b >= 0x80 && b <= 0xBF;
     }
 }
 
@@ -67,7 +72,8 @@ void require_utf8(std::string_view s, std::string_view what) {
     const size_t bad = utf8_first_invalid(s);
     if (bad == std::string_view::npos) return;
     char hex[8];
-    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(s[bad])));
+    std::snprintf(hex, sizeof hex, "0x%02X",
+                  static_cast<unsigned>(static_cast<unsigned char>(s[bad])));
     fail(what, " is not valid UTF-8: byte ", hex, " at offset ", bad,
          " does not start a well-formed character");
 }
@@ -103,12 +109,19 @@ void utf8_append(std::string& out, uint32_t cp) {
 }
 
 uint32_t utf8_decode_at(std::string_view s, size_t pos, size_t len) {
-    const auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(s[pos + k])); };
+    const auto b = [&](size_t k) {
+        return static_cast<uint32_t>(static_cast<unsigned char>(s[pos + k]));
+    };
     switch (len) {
-        case 1: return b(0);
-        case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
-        case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-        default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+        case 1:
+            return b(0);
+        case 2:
+            return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+        case 3:
+            return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+        default:
+            return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) |
+                   (b(3) & 0x3F);
     }
 }
 

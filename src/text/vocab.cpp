@@ -13,13 +13,20 @@ namespace pangolin {
 
 uint32_t token_type_to_attr(int64_t type) {
     switch (static_cast<GgufTokenType>(type)) {
-        case GgufTokenType::Normal: return k_attr_normal;
-        case GgufTokenType::Unknown: return k_attr_unknown;
-        case GgufTokenType::Control: return k_attr_control;
-        case GgufTokenType::UserDefined: return k_attr_user_defined;
-        case GgufTokenType::Unused: return k_attr_unused;
-        case GgufTokenType::Byte: return k_attr_byte;
-        default: return k_attr_undefined;
+        case GgufTokenType::Normal:
+            return k_attr_normal;
+        case GgufTokenType::Unknown:
+            return k_attr_unknown;
+        case GgufTokenType::Control:
+            return k_attr_control;
+        case GgufTokenType::UserDefined:
+            return k_attr_user_defined;
+        case GgufTokenType::Unused:
+            return k_attr_unused;
+        case GgufTokenType::Byte:
+            return k_attr_byte;
+        default:
+            return k_attr_undefined;
     }
 }
 
@@ -43,7 +50,8 @@ void set_token(Vocab& v, int32_t id, std::string text, float score, uint32_t att
     // Real vocabularies stay far below this; a larger id is corrupt data, not a reason to
     // allocate gigabytes.
     constexpr int32_t k_max_tokens = 1 << 24;
-    require(id >= 0 && id < k_max_tokens, v.source, ": token id ", id, " of '", text, "' is outside 0..", k_max_tokens - 1);
+    require(id >= 0 && id < k_max_tokens, v.source, ": token id ", id, " of '", text,
+            "' is outside 0..", k_max_tokens - 1);
     if (size_t(id) >= v.size()) {
         v.text.resize(size_t(id) + 1);
         v.score.resize(size_t(id) + 1, 0.0f);
@@ -51,9 +59,10 @@ void set_token(Vocab& v, int32_t id, std::string text, float score, uint32_t att
     }
     if (text.empty()) text = str_cat("[EMPTY_", id, "]");
     const auto [it, inserted] = v.index.emplace(text, id);
-    require(inserted || it->second == id, v.source, ": duplicate token '", text, "' has ids ", it->second,
-            " and ", id);
-    if (!v.text[size_t(id)].empty() && v.text[size_t(id)] != text) v.index.erase(v.text[size_t(id)]);
+    require(inserted || it->second == id, v.source, ": duplicate token '", text, "' has ids ",
+            it->second, " and ", id);
+    if (!v.text[size_t(id)].empty() && v.text[size_t(id)] != text)
+        v.index.erase(v.text[size_t(id)]);
     v.text[size_t(id)] = std::move(text);
     v.score[size_t(id)] = score;
     v.attr[size_t(id)] = attr;
@@ -115,25 +124,54 @@ constexpr PreTokenizerName k_pre_names[] = {
 // Texts llama.cpp treats as end-of-turn, end-of-message and FIM markers whatever their
 // stored type (they become control tokens).
 const std::set<std::string_view> k_eot_texts = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-    "<EOT>", "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<EOT>",
+    "_<EOT>",
+    "[EOT]",
+    "<\xEF\xBD\x9C"
+    "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
     "<end_of_utterance>"};
 // FIM prefix / suffix / middle markers (one of each is made a control token).
-const std::set<std::string_view> k_fim_pre_texts = {
-    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>",
-    "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>"};
-const std::set<std::string_view> k_fim_suf_texts = {
-    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>",
-    "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>"};
-const std::set<std::string_view> k_fim_mid_texts = {
-    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>",
-    "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>"};
-const std::set<std::string_view> k_fim_pad_texts = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"};
-const std::set<std::string_view> k_fim_rep_texts = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"};
+const std::set<std::string_view> k_fim_pre_texts = {"<|fim_prefix|>",
+                                                    "<fim-prefix>",
+                                                    "<fim_prefix>",
+                                                    "<PRE>",
+                                                    "\xE2\x96\x81<PRE>",
+                                                    "<|code_prefix|>",
+                                                    "<\xEF\xBD\x9C"
+                                                    "fim\xE2\x96\x81"
+                                                    "begin\xEF\xBD\x9C>"};
+const std::set<std::string_view> k_fim_suf_texts = {"<|fim_suffix|>",
+                                                    "<fim-suffix>",
+                                                    "<fim_suffix>",
+                                                    "<SUF>",
+                                                    "\xE2\x96\x81<SUF>",
+                                                    "<|code_suffix|>",
+                                                    "<\xEF\xBD\x9C"
+                                                    "fim\xE2\x96\x81hole\xEF\xBD\x9C>"};
+const std::set<std::string_view> k_fim_mid_texts = {"<|fim_middle|>",
+                                                    "<fim-middle>",
+                                                    "<fim_middle>",
+                                                    "<MID>",
+                                                    "\xE2\x96\x81<MID>",
+                                                    "<|code_middle|>",
+                                                    "<\xEF\xBD\x9C"
+                                                    "fim\xE2\x96\x81"
+                                                    "end\xEF\xBD\x9C>"};
+const std::set<std::string_view> k_fim_pad_texts = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>",
+                                                    "<PAD>", "[PAD]"};
+const std::set<std::string_view> k_fim_rep_texts = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
+                                                    "<REPO>", "<reponame>"};
 const std::set<std::string_view> k_fim_sep_texts = {"<|file_sep|>"};
 const std::set<std::string_view> k_eog_texts = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>", "<|endoftext|>",
-    "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>"};
+    "<|eot_id|>",      "<|im_end|>",        "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
+    "<|endoftext|>",   "<|eom_id|>",        "<EOT>",   "_<EOT>",     "[EOT]",    "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>"};
 
 // The first id (lowest) whose text is in `texts`, marked control; -1 when none.
 int32_t detect_by_text(Vocab& v, const std::set<std::string_view>& texts) {
@@ -175,7 +213,8 @@ std::string render_piece(const Vocab& v, int32_t id) {
                 out += "[UNK_BYTE_0x";
                 for (size_t j = 0; j < len; ++j) {
                     char hex[4];
-                    std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned>(static_cast<unsigned char>(t[k + j])));
+                    std::snprintf(hex, sizeof hex, "%02x",
+                                  static_cast<unsigned>(static_cast<unsigned char>(t[k + j])));
                     out += hex;
                 }
                 out += t + "]";
@@ -210,10 +249,13 @@ void finalize_vocab(Vocab& v) {
     const size_t n = v.size();
     require(n > 0, v.source, ": the vocabulary is empty");
     for (size_t id = 0; id < n; ++id)
-        require(!v.text[id].empty(), v.source, ": token id ", id, " has no text (ids must be contiguous)");
-    for (int32_t* id : {&v.bos, &v.eos, &v.eot, &v.eom, &v.unk, &v.pad, &v.fim_pad, &v.fim_rep, &v.fim_sep}) {
+        require(!v.text[id].empty(), v.source, ": token id ", id,
+                " has no text (ids must be contiguous)");
+    for (int32_t* id :
+         {&v.bos, &v.eos, &v.eot, &v.eom, &v.unk, &v.pad, &v.fim_pad, &v.fim_rep, &v.fim_sep}) {
         if (*id >= int32_t(n)) {
-            log_info(v.source, ": special token id ", *id, " is outside the vocabulary (", n, " tokens); ignored");
+            log_info(v.source, ": special token id ", *id, " is outside the vocabulary (", n,
+                     " tokens); ignored");
             *id = -1;
         }
     }
@@ -222,7 +264,8 @@ void finalize_vocab(Vocab& v) {
     // recognised by their text (which are made control tokens).
     if (v.eot < 0) v.eot = detect_by_text(v, k_eot_texts);
     if (v.eom < 0) v.eom = detect_by_text(v, {"<|eom_id|>"});
-    for (const auto* texts : {&k_fim_pre_texts, &k_fim_suf_texts, &k_fim_mid_texts}) detect_by_text(v, *texts);
+    for (const auto* texts : {&k_fim_pre_texts, &k_fim_suf_texts, &k_fim_mid_texts})
+        detect_by_text(v, *texts);
     if (v.fim_pad < 0) v.fim_pad = detect_by_text(v, k_fim_pad_texts);
     if (v.fim_rep < 0) v.fim_rep = detect_by_text(v, k_fim_rep_texts);
     if (v.fim_sep < 0) v.fim_sep = detect_by_text(v, k_fim_sep_texts);
@@ -244,11 +287,13 @@ void finalize_vocab(Vocab& v) {
         v.attr[size_t(*end)] = k_attr_user_defined;
     }
     for (size_t id = 0; id < n; ++id)
-        if ((v.attr[id] & k_attr_control) && v.text[id].find("unused") != std::string::npos) v.attr[id] |= k_attr_unused;
+        if ((v.attr[id] & k_attr_control) && v.text[id].find("unused") != std::string::npos)
+            v.attr[id] |= k_attr_unused;
     v.eog.assign(eog.begin(), eog.end());
 
     require(!v.add_bos || v.bos >= 0, v.source, ": the vocabulary adds a BOS token but names none");
-    require(!v.add_eos || v.eos >= 0, v.source, ": the vocabulary adds an EOS token but names none");
+    require(!v.add_eos || v.eos >= 0, v.source,
+            ": the vocabulary adds an EOS token but names none");
 
     // Tokens split out of raw text before encoding: control, user-defined and unknown ones,
     // longest text first (ties by id). Texts that are not valid UTF-8 could only match in
@@ -258,8 +303,9 @@ void finalize_vocab(Vocab& v) {
         if ((v.attr[id] & (k_attr_control | k_attr_user_defined | k_attr_unknown)) &&
             utf8_first_invalid(v.text[id]) == std::string_view::npos)
             v.special.push_back(int32_t(id));
-    std::stable_sort(v.special.begin(), v.special.end(),
-                     [&](int32_t a, int32_t b) { return v.text[size_t(a)].size() > v.text[size_t(b)].size(); });
+    std::stable_sort(v.special.begin(), v.special.end(), [&](int32_t a, int32_t b) {
+        return v.text[size_t(a)].size() > v.text[size_t(b)].size();
+    });
     v.special_rank.assign(n, -1);
     v.matcher = SpecialMatcher{};
     for (size_t k = 0; k < v.special.size(); ++k) {

@@ -20,7 +20,17 @@ class GgufFile;
 enum class VocabType { Bpe, Spm };  // byte-level BPE (GGUF "gpt2"), SentencePiece (GGUF "llama")
 
 // Pre-tokenizer regex sets, named as GGUF tokenizer.ggml.pre names them.
-enum class PreTokenizer { Default, Gpt2, Llama3, Qwen2, Qwen35, DeepseekLlm, DeepseekCoder, Deepseek3, Starcoder };
+enum class PreTokenizer {
+    Default,
+    Gpt2,
+    Llama3,
+    Qwen2,
+    Qwen35,
+    DeepseekLlm,
+    DeepseekCoder,
+    Deepseek3,
+    Starcoder
+};
 
 // Token attributes, as llama.cpp's llama_token_attr bits.
 enum TokenAttr : uint32_t {
@@ -36,7 +46,15 @@ enum TokenAttr : uint32_t {
 };
 
 // GGUF tokenizer.ggml.token_type values (also SentencePiece's piece types).
-enum class GgufTokenType : int64_t { Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
+enum class GgufTokenType : int64_t {
+    Undefined = 0,
+    Normal = 1,
+    Unknown = 2,
+    Control = 3,
+    UserDefined = 4,
+    Unused = 5,
+    Byte = 6
+};
 uint32_t token_type_to_attr(int64_t type);
 
 struct StringHash {
@@ -72,10 +90,10 @@ struct Vocab {
     std::string pre_name;  // as found in the source, for messages
     std::string source;    // file or folder it came from, for messages
 
-    std::vector<std::string> text;  // token id → vocabulary text
-    std::vector<float> score;       // SentencePiece merge priority (higher first)
-    std::vector<uint32_t> attr;     // TokenAttr bits
-    TokenIndex index;               // vocabulary text → token id
+    std::vector<std::string> text;                  // token id → vocabulary text
+    std::vector<float> score;                       // SentencePiece merge priority (higher first)
+    std::vector<uint32_t> attr;                     // TokenAttr bits
+    TokenIndex index;                               // vocabulary text → token id
     std::unordered_map<uint64_t, BpeMerge> merges;  // (left id << 32 | right id) → merge
 
     int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;

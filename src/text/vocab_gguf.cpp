@@ -15,8 +15,8 @@ namespace {
 const std::vector<std::string>& string_array(const GgufFile& g, const std::string& key) {
     const GgufValue* v = g.find(key);
     require(v != nullptr, g.path(), ": metadata key '", key, "' is missing");
-    require(v->type == GgufType::Array && v->elem_type == GgufType::String, g.path(), ": metadata key '", key,
-            "' should be an array of strings");
+    require(v->type == GgufType::Array && v->elem_type == GgufType::String, g.path(),
+            ": metadata key '", key, "' should be an array of strings");
     return v->strings;
 }
 
@@ -41,7 +41,8 @@ Vocab vocab_from_gguf(const GgufFile& g) {
         v.type = VocabType::Bpe;
         v.clean_spaces = true;
         require(g.find("tokenizer.ggml.merges") != nullptr, g.path(),
-                ": tokenizer.ggml.merges is missing; a byte-level BPE ('gpt2') vocabulary needs its merges");
+                ": tokenizer.ggml.merges is missing; a byte-level BPE ('gpt2') vocabulary needs "
+                "its merges");
         set_pre_tokenizer(v, g.get_string("tokenizer.ggml.pre").value_or("default"));
     } else if (*model == "llama") {
         v.type = VocabType::Spm;
@@ -62,10 +63,12 @@ Vocab vocab_from_gguf(const GgufFile& g) {
     require(!tokens.empty(), g.path(), ": tokenizer.ggml.tokens is empty");
     const auto scores = g.get_floats("tokenizer.ggml.scores");
     const auto types = g.get_ints("tokenizer.ggml.token_type");
-    require(scores.empty() || scores.size() >= tokens.size(), g.path(), ": tokenizer.ggml.scores has ",
-            scores.size(), " entries for ", tokens.size(), " tokens");
-    require(types.empty() || types.size() >= tokens.size(), g.path(), ": tokenizer.ggml.token_type has ",
-            types.size(), " entries for ", tokens.size(), " tokens");
+    require(scores.empty() || scores.size() >= tokens.size(), g.path(),
+            ": tokenizer.ggml.scores has ", scores.size(), " entries for ", tokens.size(),
+            " tokens");
+    require(types.empty() || types.size() >= tokens.size(), g.path(),
+            ": tokenizer.ggml.token_type has ", types.size(), " entries for ", tokens.size(),
+            " tokens");
     v.text.reserve(tokens.size());
     v.index.reserve(tokens.size());
     for (size_t id = 0; id < tokens.size(); ++id)
@@ -80,10 +83,13 @@ Vocab vocab_from_gguf(const GgufFile& g) {
             const std::string& m = merges[rank];
             const size_t space = m.find(' ', 1);  // a token never holds a raw space
             if (space == std::string::npos ||
-                !add_merge(v, std::string_view(m).substr(0, space), std::string_view(m).substr(space + 1), int32_t(rank)))
+                !add_merge(v, std::string_view(m).substr(0, space),
+                           std::string_view(m).substr(space + 1), int32_t(rank)))
                 ++unusable;
         }
-        if (unusable) log_debug(g.path(), ": ", unusable, " merges name tokens outside the vocabulary; skipped");
+        if (unusable)
+            log_debug(g.path(), ": ", unusable,
+                      " merges name tokens outside the vocabulary; skipped");
     }
 
     if (const auto b = g.get_bool("tokenizer.ggml.add_space_prefix")) v.add_space_prefix = *b;
@@ -105,7 +111,8 @@ Vocab vocab_from_gguf(const GgufFile& g) {
     // GGUF has no per-token strip flags; llama.cpp sets Phi-3's by model name: its special
     // tokens swallow the whitespace after them.
     std::string name = g.get_string("general.name").value_or("");
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
         for (const int32_t id : v.special) v.attr[size_t(id)] |= k_attr_rstrip;
         if (const auto id = v.find("</s>")) v.attr[size_t(*id)] |= k_attr_rstrip;

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/mapped_file.h"
 #include "core/log.h"
+#include "core/mapped_file.h"
 #include "text/pretokenize.h"
 #include "text/vocab.h"
 
@@ -45,7 +45,8 @@ int32_t id_field(const json& j, const std::string& where) {
 // A token given as "text" or as {"content": "text", ...}.
 std::optional<std::string> token_content(const json& j) {
     if (j.is_string()) return j.get<std::string>();
-    if (j.is_object() && j.contains("content") && j["content"].is_string()) return j["content"].get<std::string>();
+    if (j.is_object() && j.contains("content") && j["content"].is_string())
+        return j["content"].get<std::string>();
     return std::nullopt;
 }
 
@@ -62,7 +63,9 @@ bool looks_special(std::string_view t) {
 }
 
 uint32_t added_token_attr(const json& t, const std::string& content, const std::string& where) {
-    uint32_t a = bool_field(t, "special", false, where) || looks_special(content) ? k_attr_control : k_attr_user_defined;
+    uint32_t a = bool_field(t, "special", false, where) || looks_special(content)
+                     ? k_attr_control
+                     : k_attr_user_defined;
     if (bool_field(t, "lstrip", false, where)) a |= k_attr_lstrip;
     if (bool_field(t, "rstrip", false, where)) a |= k_attr_rstrip;
     return a;
@@ -89,7 +92,8 @@ bool has_step(const json& node, const char* type) {
 
 // The GGUF pre-tokenizer name whose regexes the tokenizer.json pre_tokenizer uses.
 std::string pre_tokenizer_name(const json& pre, const std::string& path) {
-    require(pre.is_object(), path, ": 'pre_tokenizer' must be an object (byte-level BPE needs one)");
+    require(pre.is_object(), path,
+            ": 'pre_tokenizer' must be an object (byte-level BPE needs one)");
     std::vector<const json*> steps;
     if (pre.value("type", "") == "Sequence") {
         require(pre.contains("pretokenizers") && pre["pretokenizers"].is_array(), path,
@@ -106,20 +110,29 @@ std::string pre_tokenizer_name(const json& pre, const std::string& path) {
         const std::string type = (*s)["type"].get<std::string>();
         if (type == "Split") {
             const json& p = s->value("pattern", json());
-            const auto re = p.is_object() && p.contains("Regex") && p["Regex"].is_string() ? p["Regex"].get<std::string>() : "";
+            const auto re = p.is_object() && p.contains("Regex") && p["Regex"].is_string()
+                                ? p["Regex"].get<std::string>()
+                                : "";
             require(!re.empty(), path, ": pre_tokenizer Split needs a pattern {\"Regex\": ...}");
             splits.push_back(normalize_contractions(re));
         } else if (type == "ByteLevel") {
             byte_level = true;
             byte_level_regex = bool_field(*s, "use_regex", true, path + ": ByteLevel");
         } else if (type == "Digits") {
-            splits.push_back(bool_field(*s, "individual_digits", false, path + ": Digits") ? R"(\p{N})" : R"(\p{N}+)");
+            splits.push_back(bool_field(*s, "individual_digits", false, path + ": Digits")
+                                 ? R"(\p{N})"
+                                 : R"(\p{N}+)");
         } else {
-            fail(path, ": pre_tokenizer step '", type, "' is not supported (byte-level BPE pre-tokenizers only)");
+            fail(path, ": pre_tokenizer step '", type,
+                 "' is not supported (byte-level BPE pre-tokenizers only)");
         }
     }
-    require(byte_level, path, ": the pre_tokenizer has no ByteLevel step; only byte-level BPE tokenizer.json is supported");
-    const auto same = [&](PreTokenizer p) { return splits.size() == 1 && splits[0] == pre_tokenizer_patterns(p)[0]; };
+    require(byte_level, path,
+            ": the pre_tokenizer has no ByteLevel step; only byte-level BPE tokenizer.json is "
+            "supported");
+    const auto same = [&](PreTokenizer p) {
+        return splits.size() == 1 && splits[0] == pre_tokenizer_patterns(p)[0];
+    };
     if (splits.empty() && byte_level_regex) return "gpt-2";
     if (same(PreTokenizer::Llama3)) return "llama-bpe";
     if (same(PreTokenizer::Qwen2)) return "qwen2";
@@ -131,19 +144,25 @@ std::string pre_tokenizer_name(const json& pre, const std::string& path) {
     if (splits.size() == 3 && splits[0] == R"(\p{N}{1,3})") return "deepseek-v3";
     std::string list;
     for (const auto& s : splits) list += "\n  " + s;
-    fail(path, ": unrecognised pre-tokenizer regexes (supported: GPT-2, Llama 3, Qwen2, Qwen3.5, "
-               "DeepSeek LLM/Coder/V3):", list.empty() ? std::string(" (none)") : list);
+    fail(path,
+         ": unrecognised pre-tokenizer regexes (supported: GPT-2, Llama 3, Qwen2, Qwen3.5, "
+         "DeepSeek LLM/Coder/V3):",
+         list.empty() ? std::string(" (none)") : list);
 }
 
 // First and last special tokens of a TemplateProcessing "single" template: what
 // tokenizer.encode adds around a text.
-void template_bos_eos(const json& post, std::optional<std::string>& first, std::optional<std::string>& last) {
+void template_bos_eos(const json& post, std::optional<std::string>& first,
+                      std::optional<std::string>& last) {
     if (!post.is_object()) return;
-    if (post.value("type", "") == "Sequence" && post.contains("processors") && post["processors"].is_array()) {
+    if (post.value("type", "") == "Sequence" && post.contains("processors") &&
+        post["processors"].is_array()) {
         for (const auto& p : post["processors"]) template_bos_eos(p, first, last);
         return;
     }
-    if (post.value("type", "") != "TemplateProcessing" || !post.contains("single") || !post["single"].is_array()) return;
+    if (post.value("type", "") != "TemplateProcessing" || !post.contains("single") ||
+        !post["single"].is_array())
+        return;
     const json& single = post["single"];
     const auto special_id = [](const json& item) -> std::optional<std::string> {
         if (item.is_object() && item.contains("SpecialToken") && item["SpecialToken"].is_object() &&
@@ -161,22 +180,29 @@ void load_tokenizer_json(Vocab& v, const json& tj, const std::string& path) {
     require(tj.is_object(), path, ": must hold a JSON object");
     require(tj.contains("model") && tj["model"].is_object(), path, ": missing the 'model' object");
     const json& model = tj["model"];
-    const std::string type = model.contains("type") && model["type"].is_string() ? model["type"].get<std::string>() : "BPE";
-    require(type == "BPE", path, ": model type '", type, "' is not supported (byte-level BPE only)");
-    require(model.contains("vocab") && model["vocab"].is_object(), path, ": model.vocab must be an object {token: id}");
+    const std::string type = model.contains("type") && model["type"].is_string()
+                                 ? model["type"].get<std::string>()
+                                 : "BPE";
+    require(type == "BPE", path, ": model type '", type,
+            "' is not supported (byte-level BPE only)");
+    require(model.contains("vocab") && model["vocab"].is_object(), path,
+            ": model.vocab must be an object {token: id}");
     v.type = VocabType::Bpe;
     set_pre_tokenizer(v, pre_tokenizer_name(tj.value("pre_tokenizer", json()), path));
 
     const json& vocab = model["vocab"];
     v.index.reserve(vocab.size());
     for (auto it = vocab.begin(); it != vocab.end(); ++it)
-        set_token(v, id_field(it.value(), path + ": model.vocab['" + it.key() + "']"), it.key(), 0.0f, k_attr_normal);
+        set_token(v, id_field(it.value(), path + ": model.vocab['" + it.key() + "']"), it.key(),
+                  0.0f, k_attr_normal);
     if (tj.contains("added_tokens") && !tj["added_tokens"].is_null()) {
         require(tj["added_tokens"].is_array(), path, ": 'added_tokens' must be a list");
         for (const auto& t : tj["added_tokens"]) {
             const auto content = token_content(t);
-            require(content.has_value() && t.contains("id"), path, ": every added token needs 'id' and 'content'");
-            set_token(v, id_field(t["id"], path + ": added token id"), *content, 0.0f, added_token_attr(t, *content, path));
+            require(content.has_value() && t.contains("id"), path,
+                    ": every added token needs 'id' and 'content'");
+            set_token(v, id_field(t["id"], path + ": added token id"), *content, 0.0f,
+                      added_token_attr(t, *content, path));
         }
     }
 
@@ -192,15 +218,20 @@ void load_tokenizer_json(Vocab& v, const json& tj, const std::string& path) {
             const auto& s = m.get_ref<const std::string&>();
             const size_t space = s.find(' ', 1);
             ok = space != std::string::npos &&
-                 add_merge(v, std::string_view(s).substr(0, space), std::string_view(s).substr(space + 1), int32_t(rank));
-        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {  // ["left", "right"]
-            ok = add_merge(v, m[0].get_ref<const std::string&>(), m[1].get_ref<const std::string&>(), int32_t(rank));
+                 add_merge(v, std::string_view(s).substr(0, space),
+                           std::string_view(s).substr(space + 1), int32_t(rank));
+        } else if (m.is_array() && m.size() == 2 && m[0].is_string() &&
+                   m[1].is_string()) {  // ["left", "right"]
+            ok = add_merge(v, m[0].get_ref<const std::string&>(),
+                           m[1].get_ref<const std::string&>(), int32_t(rank));
         } else {
-            fail(path, ": model.merges[", rank, "] must be \"left right\" or [\"left\", \"right\"]");
+            fail(path, ": model.merges[", rank,
+                 "] must be \"left right\" or [\"left\", \"right\"]");
         }
         if (!ok) ++unusable;
     }
-    if (unusable) log_debug(path, ": ", unusable, " merges name tokens outside the vocabulary; skipped");
+    if (unusable)
+        log_debug(path, ": ", unusable, " merges name tokens outside the vocabulary; skipped");
     v.ignore_merges = bool_field(model, "ignore_merges", v.ignore_merges, path + ": model");
 
     std::optional<std::string> first, last;
@@ -215,43 +246,53 @@ void load_tokenizer_json(Vocab& v, const json& tj, const std::string& path) {
     }
 }
 
-std::optional<int32_t> config_token_id(const json& config, const char* key, const std::string& path) {
+std::optional<int32_t> config_token_id(const json& config, const char* key,
+                                       const std::string& path) {
     if (!config.contains(key) || config[key].is_null()) return std::nullopt;
     const json& j = config[key];
-    if (j.is_array()) return j.empty() ? std::nullopt : std::optional(id_field(j[0], path + ": " + key));
+    if (j.is_array())
+        return j.empty() ? std::nullopt : std::optional(id_field(j[0], path + ": " + key));
     return id_field(j, path + ": " + key);
 }
 
 void apply_tokenizer_config(Vocab& v, const json& tc, const std::string& path) {
     require(tc.is_object(), path, ": must hold a JSON object");
-    // added_tokens_decoder: {"<id>": {"content": ..., "special": ...}}, as the converter applies it.
+    // added_tokens_decoder: {"<id>": {"content": ..., "special": ...}}, as the converter applies
+    // it.
     if (tc.contains("added_tokens_decoder") && tc["added_tokens_decoder"].is_object()) {
-        for (auto it = tc["added_tokens_decoder"].begin(); it != tc["added_tokens_decoder"].end(); ++it) {
+        for (auto it = tc["added_tokens_decoder"].begin(); it != tc["added_tokens_decoder"].end();
+             ++it) {
             int64_t id = -1;
             try {
                 id = std::stoll(it.key());
             } catch (const std::exception&) {
             }
             const auto content = token_content(it.value());
-            require(id >= 0 && id <= INT32_MAX && content.has_value(), path, ": added_tokens_decoder['", it.key(),
-                    "'] needs an integer id and a 'content'");
-            if (size_t(id) >= v.size()) {  // beyond config.json's vocab_size: the converter drops it
+            require(id >= 0 && id <= INT32_MAX && content.has_value(), path,
+                    ": added_tokens_decoder['", it.key(), "'] needs an integer id and a 'content'");
+            if (size_t(id) >=
+                v.size()) {  // beyond config.json's vocab_size: the converter drops it
                 log_info(path, ": added token id ", id, " is outside the vocabulary; ignored");
                 continue;
             }
             const float score = v.type == VocabType::Spm ? -1000.0f : v.score[size_t(id)];
-            set_token(v, int32_t(id), *content, score, added_token_attr(it.value(), *content, path));
+            set_token(v, int32_t(id), *content, score,
+                      added_token_attr(it.value(), *content, path));
         }
     }
-    for (const auto& [key, id] : {std::pair<const char*, int32_t*>{"bos_token", &v.bos}, {"eos_token", &v.eos},
-                                  {"unk_token", &v.unk}, {"pad_token", &v.pad}}) {
+    for (const auto& [key, id] : {std::pair<const char*, int32_t*>{"bos_token", &v.bos},
+                                  {"eos_token", &v.eos},
+                                  {"unk_token", &v.unk},
+                                  {"pad_token", &v.pad}}) {
         if (!tc.contains(key)) continue;
         if (const auto content = token_content(tc[key])) {
             if (const auto found = v.find(*content)) *id = *found;
         }
     }
-    if (tc.contains("add_bos_token") && !tc["add_bos_token"].is_null()) v.add_bos = bool_field(tc, "add_bos_token", false, path);
-    if (tc.contains("add_eos_token") && !tc["add_eos_token"].is_null()) v.add_eos = bool_field(tc, "add_eos_token", false, path);
+    if (tc.contains("add_bos_token") && !tc["add_bos_token"].is_null())
+        v.add_bos = bool_field(tc, "add_bos_token", false, path);
+    if (tc.contains("add_eos_token") && !tc["add_eos_token"].is_null())
+        v.add_eos = bool_field(tc, "add_eos_token", false, path);
 
     // chat_template: a string, or a list of {"name", "template"} (the "default" one wins).
     if (tc.contains("chat_template")) {
@@ -260,8 +301,10 @@ void apply_tokenizer_config(Vocab& v, const json& tc, const std::string& path) {
             v.chat_template = ct.get<std::string>();
         } else if (ct.is_array()) {
             for (const auto& t : ct) {
-                if (!t.is_object() || !t.contains("template") || !t["template"].is_string()) continue;
-                if (v.chat_template.empty() || t.value("name", "") == "default") v.chat_template = t["template"].get<std::string>();
+                if (!t.is_object() || !t.contains("template") || !t["template"].is_string())
+                    continue;
+                if (v.chat_template.empty() || t.value("name", "") == "default")
+                    v.chat_template = t["template"].get<std::string>();
             }
         }
     }
@@ -292,17 +335,22 @@ Vocab read_hf_folder(const std::string& folder) {
 
     // Ids up to config.json's vocab_size that no token claims: padding, as the converter adds.
     int64_t n_vocab = int64_t(v.size());
-    if (config && config->is_object() && config->contains("vocab_size") && (*config)["vocab_size"].is_number_integer()) {
+    if (config && config->is_object() && config->contains("vocab_size") &&
+        (*config)["vocab_size"].is_number_integer()) {
         const int64_t configured = (*config)["vocab_size"].get<int64_t>();
-        require(configured <= n_vocab + (1 << 20), (dir / "config.json").string(), ": vocab_size ", configured,
-                " is far beyond the tokenizer's ", n_vocab, " tokens");
+        require(configured <= n_vocab + (1 << 20), (dir / "config.json").string(), ": vocab_size ",
+                configured, " is far beyond the tokenizer's ", n_vocab, " tokens");
         n_vocab = std::max(n_vocab, configured);
     }
-    if (const auto added = read_json_file(dir / "added_tokens.json"); added && v.type == VocabType::Spm) {
-        require(added->is_object(), (dir / "added_tokens.json").string(), ": must map token text to id");
+    if (const auto added = read_json_file(dir / "added_tokens.json");
+        added && v.type == VocabType::Spm) {
+        require(added->is_object(), (dir / "added_tokens.json").string(),
+                ": must map token text to id");
         for (auto it = added->begin(); it != added->end(); ++it) {
-            const int32_t id = id_field(it.value(), (dir / "added_tokens.json").string() + ": '" + it.key() + "'");
-            if (size_t(id) >= v.size() || v.text[size_t(id)].empty()) set_token(v, id, it.key(), -1000.0f, k_attr_user_defined);
+            const int32_t id =
+                id_field(it.value(), (dir / "added_tokens.json").string() + ": '" + it.key() + "'");
+            if (size_t(id) >= v.size() || v.text[size_t(id)].empty())
+                set_token(v, id, it.key(), -1000.0f, k_attr_user_defined);
         }
     }
     n_vocab = std::max(n_vocab, int64_t(v.size()));
@@ -312,8 +360,10 @@ Vocab read_hf_folder(const std::string& folder) {
 
     if (config && config->is_object()) {
         const std::string config_path = (dir / "config.json").string();
-        if (const auto id = config_token_id(*config, "bos_token_id", config_path); id && v.bos < 0) v.bos = *id;
-        if (const auto id = config_token_id(*config, "eos_token_id", config_path); id && v.eos < 0) v.eos = *id;
+        if (const auto id = config_token_id(*config, "bos_token_id", config_path); id && v.bos < 0)
+            v.bos = *id;
+        if (const auto id = config_token_id(*config, "eos_token_id", config_path); id && v.eos < 0)
+            v.eos = *id;
     }
     if (const auto tc = read_json_file(dir / "tokenizer_config.json"))
         apply_tokenizer_config(v, *tc, (dir / "tokenizer_config.json").string());
@@ -322,8 +372,9 @@ Vocab read_hf_folder(const std::string& folder) {
         v.chat_template.assign(reinterpret_cast<const char*>(file.data()), file.size());
     }
     if (v.chat_template.empty()) {
-        if (const auto ct = read_json_file(dir / "chat_template.json"); ct && ct->is_object() && ct->contains("chat_template") &&
-                                                                         (*ct)["chat_template"].is_string())
+        if (const auto ct = read_json_file(dir / "chat_template.json");
+            ct && ct->is_object() && ct->contains("chat_template") &&
+            (*ct)["chat_template"].is_string())
             v.chat_template = (*ct)["chat_template"].get<std::string>();
     }
     finalize_vocab(v);

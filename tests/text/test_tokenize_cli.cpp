@@ -31,13 +31,15 @@ TEST(CliTokenize, FileBytesAreTokenizedExactly) {
     TempDir dir;
     // A vocabulary-only GGUF (no tensors); the text ends in newlines, which are part of it.
     write_file(dir / "in.txt", "\n\n\n");
-    auto r = tokenize({"-m", vocab_gguf("qwen2"), "--no-parse-special", "--file", (dir / "in.txt").string()});
+    auto r = tokenize(
+        {"-m", vocab_gguf("qwen2"), "--no-parse-special", "--file", (dir / "in.txt").string()});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "1406\n");
     write_file(dir / "chat.txt", "<|im_start|>user");
     r = tokenize({"-m", vocab_gguf("qwen2"), "--file", (dir / "chat.txt").string()});
     EXPECT_EQ(r.out, "151644 872\n");
-    r = tokenize({"-m", vocab_gguf("qwen2"), "--no-parse-special", "--file", (dir / "chat.txt").string()});
+    r = tokenize(
+        {"-m", vocab_gguf("qwen2"), "--no-parse-special", "--file", (dir / "chat.txt").string()});
     EXPECT_EQ(r.out.rfind("27 91 ", 0), 0u) << r.out;  // "<", "|", …
 }
 

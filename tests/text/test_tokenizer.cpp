@@ -13,7 +13,8 @@ using namespace pangolin::test;
 
 namespace {
 
-std::string stream_all(const Tokenizer& tok, const std::vector<int32_t>& ids, std::vector<std::string>* chunks = nullptr) {
+std::string stream_all(const Tokenizer& tok, const std::vector<int32_t>& ids,
+                       std::vector<std::string>* chunks = nullptr) {
     StreamDecoder stream(tok);
     std::string out;
     for (const int32_t id : ids) {
@@ -26,7 +27,8 @@ std::string stream_all(const Tokenizer& tok, const std::vector<int32_t>& ids, st
 
 std::string from_hex(const std::string& hex) {
     std::string out;
-    for (size_t k = 0; k + 1 < hex.size(); k += 2) out += static_cast<char>(std::stoi(hex.substr(k, 2), nullptr, 16));
+    for (size_t k = 0; k + 1 < hex.size(); k += 2)
+        out += static_cast<char>(std::stoi(hex.substr(k, 2), nullptr, 16));
     return out;
 }
 
@@ -35,7 +37,8 @@ std::string from_hex(const std::string& hex) {
 TEST(KjvDemo, GgufAndHfTokenizersMatchLlamaCpp) {
     PANGOLIN_REQUIRE_SHARED();
     const auto gguf = load_tokenizer((kjv_dir() / "kjv-demo-q8_0.gguf").string());
-    const auto hf = load_tokenizer((kjv_dir() / "hf").string());  // tokenizer.model via libsentencepiece
+    const auto hf =
+        load_tokenizer((kjv_dir() / "hf").string());  // tokenizer.model via libsentencepiece
     EXPECT_EQ(gguf->n_vocab(), 2048u);
     EXPECT_EQ(hf->n_vocab(), 2048u);
     const auto expected = read_json(kjv_dir() / "expected.json");
@@ -132,9 +135,11 @@ TEST(SpecialTokens, SentencePieceBosAndSpacePrefix) {
 
 TEST(StreamDecoder, NeverEmitsHalfACharacter) {
     PANGOLIN_REQUIRE_SHARED();
-    const std::string text = "Grüße, 世界! Llamas 🦙🦙 and rockets 🚀; naïve café — 😶‍🌫️ ok ✅";
-    for (const std::string& path : {vocab_gguf("qwen2"), vocab_gguf("llama-spm"), vocab_gguf("gpt-2"),
-                                   (kjv_dir() / "kjv-demo-q8_0.gguf").string()}) {
+    const std::string text =
+        "Grüße, 世界! Llamas 🦙🦙 and rockets 🚀; naïve café — 😶‍🌫️ ok ✅";
+    for (const std::string& path :
+         {vocab_gguf("qwen2"), vocab_gguf("llama-spm"), vocab_gguf("gpt-2"),
+          (kjv_dir() / "kjv-demo-q8_0.gguf").string()}) {
         const auto tok = load_tokenizer(path);
         const auto ids = tok->encode(text, false, false);
         std::string pieces;
@@ -161,7 +166,9 @@ TEST(StreamDecoder, UnfinishedCharacterBecomesReplacementAtFlush) {
     const int32_t e4 = tok->find_token("<0xE4>").value();  // first byte of a 3-byte character
     StreamDecoder stream(*tok);
     EXPECT_EQ(stream.push(e4), "");
-    EXPECT_EQ(stream.push(tok->find_token("<0x41>").value()), "\xEF\xBF\xBD" "A");  // broken by 'A'
+    EXPECT_EQ(stream.push(tok->find_token("<0x41>").value()),
+              "\xEF\xBF\xBD"
+              "A");  // broken by 'A'
     EXPECT_EQ(stream.push(e4), "");
     EXPECT_EQ(stream.flush(), "\xEF\xBF\xBD");
     EXPECT_EQ(stream.flush(), "");
@@ -174,11 +181,21 @@ TEST(SpecialTokens, UserDefinedAlwaysSplitFimOnlyWhenParsing) {
     PANGOLIN_REQUIRE_SHARED();
     const auto tok = load_tokenizer(vocab_gguf("deepseek-coder"));
     const int32_t user = tok->find_token("<|User|>").value();
-    const int32_t hole = tok->find_token("<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>").value();
+    const int32_t hole = tok->find_token(
+                                "<\xEF\xBD\x9C"
+                                "fim\xE2\x96\x81hole\xEF\xBD\x9C>")
+                             .value();
     EXPECT_EQ(tok->encode("<|User|>", false, false), std::vector<int32_t>{user});
     EXPECT_EQ(tok->encode("<|User|>", false, true), std::vector<int32_t>{user});
-    EXPECT_EQ(tok->encode("<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", false, true), std::vector<int32_t>{hole});
-    EXPECT_GT(tok->encode("<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", false, false).size(), 1u);
+    EXPECT_EQ(tok->encode("<\xEF\xBD\x9C"
+                          "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
+                          false, true),
+              std::vector<int32_t>{hole});
+    EXPECT_GT(tok->encode("<\xEF\xBD\x9C"
+                          "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
+                          false, false)
+                  .size(),
+              1u);
     EXPECT_TRUE(tok->is_control(hole));
     EXPECT_FALSE(tok->is_control(user));
 }

@@ -19,7 +19,8 @@ TEST_P(VocabFixture, EncodesLikeLlamaCpp) {
     const auto cases = read_vocab_cases(name);
     ASSERT_GE(cases.size(), 40u);
     for (const auto& c : cases)
-        EXPECT_EQ(ids_str(tok->encode(c.text, false, false)), ids_str(c.ids)) << name << ": " << ::testing::PrintToString(c.text);
+        EXPECT_EQ(ids_str(tok->encode(c.text, false, false)), ids_str(c.ids))
+            << name << ": " << ::testing::PrintToString(c.text);
 }
 
 // The pieces of the ids are the text, byte for byte. decode() gives the text back too, except
@@ -39,17 +40,19 @@ TEST_P(VocabFixture, DecodesBackToTheText) {
         EXPECT_EQ(pieces, prefix + c.text) << name << ": " << ::testing::PrintToString(c.text);
 
         std::string expected = c.text;
-        for (size_t at; cleans_spaces && (at = expected.find(" ?")) != std::string::npos;) expected.erase(at, 1);
+        for (size_t at; cleans_spaces && (at = expected.find(" ?")) != std::string::npos;)
+            expected.erase(at, 1);
         EXPECT_EQ(tok->decode(c.ids), expected) << name << ": " << ::testing::PrintToString(c.text);
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocab, VocabFixture,
-                         ::testing::Values("deepseek-coder", "deepseek-llm", "gpt-2", "llama-bpe", "llama-spm", "qwen2",
-                                           "qwen35"),
+                         ::testing::Values("deepseek-coder", "deepseek-llm", "gpt-2", "llama-bpe",
+                                           "llama-spm", "qwen2", "qwen35"),
                          [](const auto& param_info) {
                              std::string n = param_info.param;
-                             for (auto& ch : n) if (ch == '-') ch = '_';
+                             for (auto& ch : n)
+                                 if (ch == '-') ch = '_';
                              return n;
                          });
 
