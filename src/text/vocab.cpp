@@ -223,8 +223,18 @@ std::string render_piece(const Vocab& v, int32_t id) {
         }
         return out;
     }
-    if ((a & k_attr_byte) && t.size() == 6 && t.compare(0, 3, "<0x") == 0)
-        return std::string(1, static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
+    if (a & k_attr_byte) {  // "<0xE4>"
+        const auto hex = [](char c) {
+            return c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                          : -1;
+        };
+        if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && hex(t[3]) >= 0 &&
+            hex(t[4]) >= 0)
+            return std::string(1, static_cast<char>(hex(t[3]) * 16 + hex(t[4])));
+        return t;  // a byte token not spelled <0xXX>: its text
+    }
     return {};  // unused and undefined tokens render as nothing
 }
 
