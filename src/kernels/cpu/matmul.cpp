@@ -134,6 +134,11 @@ void matvec_rows_t(const Weight& w, int64_t row0, int64_t n_rows, const float* x
 void matmul(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
             int64_t ldy, ThreadPool& pool) {
     const int64_t rows = w.rows();
+    // Below ~100k multiply-adds a thread hand-off costs more than it saves.
+    if (rows * w.cols() * n_tokens < (int64_t(1) << 17)) {
+        matmul_rows(w, x, x_stride, n_tokens, y, ldy, 0, rows);
+        return;
+    }
     // Chunks of 16 rows keep each thread's writes to y on separate cache lines.
     pool.parallel_for(rows, [&](int64_t b, int64_t e, int) {
         matmul_rows(w, x, x_stride, n_tokens, y, ldy, b, e);

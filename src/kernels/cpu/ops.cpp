@@ -151,7 +151,9 @@ void attention(const AttentionShape& s, const float* q, int64_t q_stride, float*
                const int32_t* const* block_tables, const int32_t* n_visible, ThreadPool& pool) {
     const int64_t group = s.n_head / s.n_head_kv;
     const int64_t bs = kv.block_size;
-    pool.parallel_for(n_tokens * s.n_head, [&](int64_t begin, int64_t end, int) {
+    int64_t work = 0;
+    for (int64_t t = 0; t < n_tokens; ++t) work += int64_t(n_visible[t]) * (s.dk + s.dv) * s.n_head;
+    auto body = [&](int64_t begin, int64_t end, int) {
         thread_local std::vector<float> scores;
         thread_local std::vector<double> acc;
         acc.resize(size_t(s.dv));
@@ -179,7 +181,10 @@ void attention(const AttentionShape& s, const float* q, int64_t q_stride, float*
             float* o = out + t * out_stride + h * s.dv;
             for (int64_t i = 0; i < s.dv; ++i) o[i] = float(acc[size_t(i)]);
         }
-    });
+    };
+    // Below ~100k multiply-adds a thread hand-off costs more than it saves.
+    if (work < (int64_t(1) << 17)) body(0, n_tokens * s.n_head, 0);
+    else pool.parallel_for(n_tokens * s.n_head, body);
 }
 
 }  // namespace pangolin
