@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     add("run", "Generate tokens from a prompt", &cli::add_run);
     add("logits", "Write the logits of every prompt position to a float32 file", &cli::add_logits);
     add("inspect", "Describe a model: architecture, hyperparameters, tensors", &cli::add_inspect);
+    add("template", "Render a chat template over a conversation (as apply_chat_template)", &cli::add_template);
 
     try {
         app.parse(argc, argv);
