@@ -238,7 +238,7 @@ Value Interp::make_macro(const std::shared_ptr<MacroDef>& def, const FramePtr& c
         for (size_t i = d->params.size(); i < args.pos.size(); ++i) varargs.push_back(args.pos[i]);
         Value kwargs = Value::dict();
         for (auto& [k, v] : kw) kwargs.dict_data().set(Value(k), std::move(v));
-        f->set("varargs", Value::list(std::move(varargs)));
+        f->set("varargs", Value::tuple(std::move(varargs)));
         f->set("kwargs", std::move(kwargs));
         if (!caller.is_undefined()) f->set("caller", std::move(caller));
         return Value(in.capture(d->body, f).first);

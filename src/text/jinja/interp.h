@@ -27,7 +27,7 @@ public:
 struct Limits {
     size_t max_output_bytes = size_t{64} << 20;  // the rendering, and any one string built on the way
     int max_depth = 400;                         // nesting of expressions, blocks and macro calls
-    uint64_t max_steps = 50'000'000;             // expressions evaluated + statements run
+    uint64_t max_steps = 10'000'000;             // expressions evaluated + statements run (~1 s)
 };
 
 struct Frame {

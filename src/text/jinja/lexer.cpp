@@ -42,20 +42,21 @@ void syntax_error(const Source& src, size_t offset, const std::string& message) 
 }
 
 std::string describe(const Token& t) {
+    const char* what = "token";
     switch (t.type) {
-        case Tok::Data: return "template data";
-        case Tok::VarBegin: return "begin of print statement";
-        case Tok::VarEnd: return "end of print statement";
-        case Tok::BlockBegin: return "begin of statement block";
-        case Tok::BlockEnd: return "end of statement block";
-        case Tok::Name: return "'" + t.text + "'";
-        case Tok::String: return "string";
-        case Tok::Int: return "integer";
-        case Tok::Float: return "float";
+        case Tok::Data: what = "template data"; break;
+        case Tok::VarBegin: what = "begin of print statement"; break;
+        case Tok::VarEnd: what = "end of print statement"; break;
+        case Tok::BlockBegin: what = "begin of statement block"; break;
+        case Tok::BlockEnd: what = "end of statement block"; break;
+        case Tok::Name:
         case Tok::Op: return "'" + t.text + "'";
-        case Tok::Eof: return "end of template";
+        case Tok::String: what = "string"; break;
+        case Tok::Int: what = "integer"; break;
+        case Tok::Float: what = "float"; break;
+        case Tok::Eof: what = "end of template"; break;
     }
-    return "token";
+    return std::string("'") + what + "'";
 }
 
 namespace {

@@ -39,7 +39,7 @@ struct Token {
 
 std::vector<Token> tokenize(const Source& src);
 
-// A description of a token for syntax errors: "name 'foo'", "end of print statement".
+// A token as Jinja2's syntax errors quote it: "'foo'", "'end of print statement'".
 std::string describe(const Token& t);
 
 }  // namespace pangolin::jinja
