@@ -308,6 +308,7 @@ private:
                     utf8::append(value, cp);
                     break;
                 }
+                case 'N': syntax_error(src_, pos, "\\N{...} escapes are not supported");
                 default:
                     if (e >= '0' && e <= '7') {
                         char32_t cp = static_cast<char32_t>(e - '0');

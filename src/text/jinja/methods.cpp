@@ -76,7 +76,7 @@ std::vector<Value> split_whitespace(std::string_view s, int64_t maxsplit, bool f
         words.emplace_back(start, i);
     }
     std::vector<Value> out;
-    if (maxsplit < 0 || static_cast<size_t>(maxsplit) + 1 >= words.size()) {
+    if (maxsplit < 0 || static_cast<size_t>(maxsplit) >= words.size()) {
         for (auto [b, e] : words) out.emplace_back(std::string(s.substr(b, e - b)));
         return out;
     }

@@ -712,6 +712,8 @@ private:
             } else if (at.type == Tok::Name && peek().type == Tok::Op && peek().text == "=") {
                 if (args.star_star) error(at, "invalid syntax for function call expression");
                 std::string key = at.text;
+                for (const auto& kv : args.kw)
+                    if (kv.first == key) error(at, "keyword argument repeated: " + key);
                 advance();
                 advance();
                 args.kw.emplace_back(std::move(key), parse_expression(true));

@@ -26,6 +26,21 @@ char32_t map_lower(char32_t c) {
     return loc ? static_cast<char32_t>(towlower_l(static_cast<wint_t>(c), loc)) : c;
 }
 
+// Title case differs from upper case only for the Latin digraphs (Ǆ/ǅ/ǆ → ǅ).
+char32_t map_title(char32_t c) {
+    if (c >= 0x1C4 && c <= 0x1CC) return 0x1C5 + 3 * ((c - 0x1C4) / 3);
+    if (c >= 0x1F1 && c <= 0x1F3) return 0x1F2;
+    return map_upper(c);
+}
+
+void append_title(std::string& out, char32_t c) {
+    if (c == 0xDF) {  // ß -> Ss
+        out += "Ss";
+        return;
+    }
+    append(out, map_title(c));
+}
+
 // Python's full case mappings that expand to several code points (the common ones).
 void append_upper(std::string& out, char32_t c) {
     if (c == 0xDF) {  // ß -> SS
@@ -198,7 +213,7 @@ std::string capitalize(std::string_view s) {
     bool first = true;
     for (size_t i = 0; i < s.size();) {
         const char32_t c = decode(s, i);
-        if (first) append_upper(out, c);
+        if (first) append_title(out, c);
         else append_lower(out, c);
         first = false;
     }
@@ -212,7 +227,7 @@ std::string title(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
         const char32_t c = decode(s, i);
         if (prev_cased) append_lower(out, c);
-        else append_upper(out, c);
+        else append_title(out, c);
         prev_cased = is_upper(c) || is_lower(c);
     }
     return out;
