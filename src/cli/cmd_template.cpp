@@ -41,18 +41,23 @@ nlohmann::ordered_json parse_json(const std::string& text, const std::string& wh
 Runner add_template(CLI::App& app) {
     auto o = std::make_shared<TemplateOptions>();
     app.add_option("--chat-template", o->template_path, "Jinja chat template file")->required();
-    app.add_option("--messages", o->messages_path, "JSON file: a list of {role, content} messages")->required();
+    app.add_option("--messages", o->messages_path, "JSON file: a list of {role, content} messages")
+        ->required();
     app.add_option("--tools", o->tools_path, "JSON file: a list of tool definitions");
-    app.add_flag("--add-generation-prompt", o->chat.add_generation_prompt, "End with the assistant turn's header");
+    app.add_flag("--add-generation-prompt", o->chat.add_generation_prompt,
+                 "End with the assistant turn's header");
     app.add_option("--bos", o->chat.bos_token, "The bos_token string");
     app.add_option("--eos", o->chat.eos_token, "The eos_token string");
-    app.add_option("--kwargs", o->kwargs, "Extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
+    app.add_option(
+        "--kwargs", o->kwargs,
+        "Extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
     app.add_option("--date", o->chat.date, "Date strftime_now() sees, YYYY-MM-DD (default: today)");
     return [o]() {
         const std::string text = read_text(o->template_path);
         const auto messages = parse_json(read_text(o->messages_path), o->messages_path);
         ChatTemplateOptions opts = o->chat;
-        if (!o->tools_path.empty()) opts.tools = parse_json(read_text(o->tools_path), o->tools_path);
+        if (!o->tools_path.empty())
+            opts.tools = parse_json(read_text(o->tools_path), o->tools_path);
         if (!o->kwargs.empty()) opts.extra = parse_json(o->kwargs, "--kwargs");
         const std::string out = ChatTemplate(text).render(messages, opts);
         std::fwrite(out.data(), 1, out.size(), stdout);

@@ -12,16 +12,20 @@ namespace pangolin {
 
 namespace {
 
-std::string json_type(const nlohmann::ordered_json& j) { return j.type_name(); }
+std::string json_type(const nlohmann::ordered_json& j) {
+    return j.type_name();
+}
 
 std::tm parse_date(const std::string& date) {
     std::tm tm{};
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
     char tail = 0;
-    const int n = std::sscanf(date.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail);
+    const int n =
+        std::sscanf(date.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail);
     const bool date_only = n == 3 && date.size() == 10;
     const bool date_time = n == 6 && date.size() == 19;
-    if (!(date_only || date_time) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    if (!(date_only || date_time) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        s > 60)
         fail("date '", date, "' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS");
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
@@ -53,7 +57,8 @@ std::string render_with(const jinja::Template& t, const nlohmann::ordered_json& 
                         const ChatTemplateOptions& opts) {
     validate_messages(messages);
     if (!opts.tools.is_null()) {
-        if (!opts.tools.is_array()) fail("tools must be a JSON array of tool objects, got ", json_type(opts.tools));
+        if (!opts.tools.is_array())
+            fail("tools must be a JSON array of tool objects, got ", json_type(opts.tools));
         for (size_t i = 0; i < opts.tools.size(); ++i)
             if (!opts.tools[i].is_object())
                 fail("tools[", i, "] must be an object, got ", json_type(opts.tools[i]));
@@ -70,11 +75,15 @@ std::string render_with(const jinja::Template& t, const nlohmann::ordered_json& 
     vars.emplace_back("eos_token", jinja::Value(opts.eos_token));
     if (opts.extra.is_object()) {
         for (const auto& [key, value] : opts.extra.items()) {
-            if (key == "messages" || key == "tools" || key == "documents" || key == "add_generation_prompt")
+            if (key == "messages" || key == "tools" || key == "documents" ||
+                key == "add_generation_prompt")
                 fail("extra template variable '", key, "' would replace one the renderer sets");
-            auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == key; });
-            if (it != vars.end()) it->second = jinja::from_json(value);
-            else vars.emplace_back(key, jinja::from_json(value));
+            auto it = std::find_if(vars.begin(), vars.end(),
+                                   [&](const auto& v) { return v.first == key; });
+            if (it != vars.end())
+                it->second = jinja::from_json(value);
+            else
+                vars.emplace_back(key, jinja::from_json(value));
         }
     }
     jinja::RenderOptions ro;
@@ -87,17 +96,21 @@ std::string render_with(const jinja::Template& t, const nlohmann::ordered_json& 
 
 void validate_messages(const nlohmann::ordered_json& messages) {
     if (!messages.is_array())
-        fail("messages must be a JSON array of {\"role\", \"content\"} objects, got ", json_type(messages));
+        fail("messages must be a JSON array of {\"role\", \"content\"} objects, got ",
+             json_type(messages));
     for (size_t i = 0; i < messages.size(); ++i) {
         const auto& m = messages[i];
-        if (!m.is_object()) fail("messages[", i, "] must be an object with a string 'role', got ", json_type(m));
+        if (!m.is_object())
+            fail("messages[", i, "] must be an object with a string 'role', got ", json_type(m));
         const auto role = m.find("role");
         if (role == m.end()) fail("messages[", i, "] has no 'role'");
-        if (!role->is_string()) fail("messages[", i, "].role must be a string, got ", json_type(*role));
+        if (!role->is_string())
+            fail("messages[", i, "].role must be a string, got ", json_type(*role));
         const auto content = m.find("content");
         if (content == m.end() || content->is_string() || content->is_null()) continue;
         if (!content->is_array())
-            fail("messages[", i, "].content must be a string, null or a list of content parts, got ",
+            fail("messages[", i,
+                 "].content must be a string, null or a list of content parts, got ",
                  json_type(*content));
         for (size_t k = 0; k < content->size(); ++k) {
             const auto& part = (*content)[k];
@@ -107,7 +120,8 @@ void validate_messages(const nlohmann::ordered_json& messages) {
             if (*type == "text") {
                 const auto text = part.find("text");
                 if (text == part.end() || !text->is_string())
-                    fail("messages[", i, "].content[", k, "] is a text part without a string 'text'");
+                    fail("messages[", i, "].content[", k,
+                         "] is a text part without a string 'text'");
             }
         }
     }
@@ -116,11 +130,13 @@ void validate_messages(const nlohmann::ordered_json& messages) {
 ChatTemplate::ChatTemplate(const std::string& template_text)
     : template_(std::make_shared<const jinja::Template>(template_text)) {}
 
-std::string ChatTemplate::render(const nlohmann::ordered_json& messages, const ChatTemplateOptions& opts) const {
+std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
+                                 const ChatTemplateOptions& opts) const {
     return render_with(*template_, messages, opts);
 }
 
-std::string render_chat_template(const std::string& template_text, const nlohmann::ordered_json& messages,
+std::string render_chat_template(const std::string& template_text,
+                                 const nlohmann::ordered_json& messages,
                                  const ChatTemplateOptions& opts) {
     return render_with(*cached_template(template_text), messages, opts);
 }

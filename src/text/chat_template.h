@@ -28,22 +28,24 @@ struct ChatTemplateOptions {
 
 // A parsed chat template; render() may be called from many threads at once.
 class ChatTemplate {
-public:
+  public:
     // Throws Error naming the line and column of a syntax error.
     explicit ChatTemplate(const std::string& template_text);
 
     // Throws Error for messages or options of the wrong shape, jinja::RaisedError (what() is
     // exactly the template's message) when the template calls raise_exception, and Error
     // naming the template line for any other failure while rendering.
-    std::string render(const nlohmann::ordered_json& messages, const ChatTemplateOptions& opts) const;
+    std::string render(const nlohmann::ordered_json& messages,
+                       const ChatTemplateOptions& opts) const;
 
-private:
+  private:
     std::shared_ptr<const jinja::Template> template_;
 };
 
 // render_chat_template(text, ...) == ChatTemplate(text).render(...), with the parsed template
 // cached by its text (parse once, render many).
-std::string render_chat_template(const std::string& template_text, const nlohmann::ordered_json& messages,
+std::string render_chat_template(const std::string& template_text,
+                                 const nlohmann::ordered_json& messages,
                                  const ChatTemplateOptions& opts);
 
 // Checks the shape Hugging Face accepts: a list of objects, each with a string `role`, and

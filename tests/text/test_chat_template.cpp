@@ -17,7 +17,9 @@ namespace {
 
 constexpr const char* k_fixture_date = "2026-07-01";  // strftime_now in cases.json
 
-std::filesystem::path templates_dir() { return shared_dir() / "fixtures" / "templates"; }
+std::filesystem::path templates_dir() {
+    return shared_dir() / "fixtures" / "templates";
+}
 
 nlohmann::ordered_json load_cases() {
     // ordered_json: tools must print their keys in the order the fixture wrote them.
@@ -88,9 +90,17 @@ TEST(ChatTemplateFixtures, CliRendersCasesByteExact) {
         const std::string tmpl = c["template"];
         SCOPED_TRACE(case_name(c));
         write_file(dir / "messages.json", c["messages"].dump());
-        std::vector<std::string> args = {"template", "--chat-template", (templates_dir() / tmpl).string(),
-                                         "--messages", (dir / "messages.json").string(), "--bos",
-                                         c["bos_token"], "--eos", c["eos_token"], "--date", k_fixture_date};
+        std::vector<std::string> args = {"template",
+                                         "--chat-template",
+                                         (templates_dir() / tmpl).string(),
+                                         "--messages",
+                                         (dir / "messages.json").string(),
+                                         "--bos",
+                                         c["bos_token"],
+                                         "--eos",
+                                         c["eos_token"],
+                                         "--date",
+                                         k_fixture_date};
         if (c.contains("tools")) {
             write_file(dir / "tools.json", c["tools"].dump());
             args.insert(args.end(), {"--tools", (dir / "tools.json").string()});
@@ -114,12 +124,14 @@ TEST(ChatTemplateFixtures, CliPrintsTheTemplatesOwnError) {
         {"role": "assistant", "tool_calls": [
             {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Rome"}}},
             {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}])");
-    const auto r = run_pangolin({"template", "--chat-template",
-                                 (templates_dir() / "meta-llama-Llama-3.1-8B-Instruct.jinja").string(), "--messages",
-                                 (dir / "messages.json").string()});
+    const auto r =
+        run_pangolin({"template", "--chat-template",
+                      (templates_dir() / "meta-llama-Llama-3.1-8B-Instruct.jinja").string(),
+                      "--messages", (dir / "messages.json").string()});
     EXPECT_EQ(r.status, 1);
     EXPECT_EQ(r.out, "");
-    EXPECT_NE(r.err.find("This model only supports single tool-calls at once!"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("This model only supports single tool-calls at once!"), std::string::npos)
+        << r.err;
 
     // The library reports exactly the template's message.
     try {
@@ -143,12 +155,14 @@ TEST(ChatTemplate, ChatTemplateKwargsReachTheTemplate) {
         if (tmpl == "Qwen-Qwen3-0.6B.jinja") {
             // `enable_thinking is false` closes an empty think block after the assistant header.
             opts.extra = {{"enable_thinking", false}};
-            EXPECT_EQ(render_chat_template(text, c["messages"], opts), base + "<think>\n\n</think>\n\n");
+            EXPECT_EQ(render_chat_template(text, c["messages"], opts),
+                      base + "<think>\n\n</think>\n\n");
         } else if (tmpl == "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja") {
             // `not enable_thinking` appends "</think>" (as in the fixture, where it is undefined).
             ASSERT_EQ(base.substr(base.size() - 8), "</think>");
             opts.extra = {{"enable_thinking", true}};
-            EXPECT_EQ(render_chat_template(text, c["messages"], opts), base.substr(0, base.size() - 8));
+            EXPECT_EQ(render_chat_template(text, c["messages"], opts),
+                      base.substr(0, base.size() - 8));
         }
     }
 }
@@ -157,9 +171,11 @@ TEST(ChatTemplate, StrftimeNowSeesTheGivenDate) {
     ChatTemplateOptions o;
     o.date = "2026-07-01";
     const auto msgs = nlohmann::ordered_json::array();
-    EXPECT_EQ(render_chat_template("{{ strftime_now('%d %b %Y, %A') }}", msgs, o), "01 Jul 2026, Wednesday");
+    EXPECT_EQ(render_chat_template("{{ strftime_now('%d %b %Y, %A') }}", msgs, o),
+              "01 Jul 2026, Wednesday");
     o.date = "2024-02-29T13:05:09";
-    EXPECT_EQ(render_chat_template("{{ strftime_now('%Y-%m-%d %H:%M:%S %j') }}", msgs, o), "2024-02-29 13:05:09 060");
+    EXPECT_EQ(render_chat_template("{{ strftime_now('%Y-%m-%d %H:%M:%S %j') }}", msgs, o),
+              "2024-02-29 13:05:09 060");
     o.date = "2026-02-30";
     EXPECT_THROW(render_chat_template("x", msgs, o), Error);
     o.date = "";
@@ -172,11 +188,13 @@ TEST(ChatTemplate, VariablesAsHuggingFacePassesThem) {
     o.bos_token = "<s>";
     o.eos_token = "</s>";
     // tools and documents are None when absent; bos/eos strings; add_generation_prompt a bool.
-    EXPECT_EQ(render_chat_template("{{ tools is none }}{{ documents is none }}{{ bos_token }}{{ eos_token }}"
-                                   "{{ add_generation_prompt }}",
-                                   msgs, o),
+    EXPECT_EQ(render_chat_template(
+                  "{{ tools is none }}{{ documents is none }}{{ bos_token }}{{ eos_token }}"
+                  "{{ add_generation_prompt }}",
+                  msgs, o),
               "TrueTrue<s></s>False");
-    o.tools = nlohmann::ordered_json::parse(R"([{"type": "function", "function": {"name": "f", "b": 1, "a": 2}}])");
+    o.tools = nlohmann::ordered_json::parse(
+        R"([{"type": "function", "function": {"name": "f", "b": 1, "a": 2}}])");
     EXPECT_EQ(render_chat_template("{{ tools[0]|tojson }}", msgs, o),
               R"({"type": "function", "function": {"name": "f", "b": 1, "a": 2}})");
     o.extra = {{"bos_token", "<bos>"}, {"custom", {1, 2}}};
@@ -190,8 +208,10 @@ TEST(ChatTemplate, ContentPartsPassThrough) {
         {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "u"}}]},
         {"role": "assistant", "content": null, "tool_calls": []}])");
     const std::string t =
-        "{% for m in messages %}{{ m.role }}:{% if m.content is string %}{{ m.content }}{% elif m.content %}"
-        "{% for p in m.content %}{{ p.type }}={{ p.text if p.type == 'text' else p.image_url.url }};{% endfor %}"
+        "{% for m in messages %}{{ m.role }}:{% if m.content is string %}{{ m.content }}{% elif "
+        "m.content %}"
+        "{% for p in m.content %}{{ p.type }}={{ p.text if p.type == 'text' else p.image_url.url "
+        "}};{% endfor %}"
         "{% else %}{{ m.content }}{% endif %}|{% endfor %}";
     EXPECT_EQ(render_chat_template(t, msgs, {}), "user:text=a;image_url=u;|assistant:None|");
 }
@@ -208,7 +228,9 @@ TEST(ChatTemplate, RendersConcurrentlyFromOneParse) {
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             for (int rep = 0; rep < 5; ++rep)
-                for (const auto& c : mine) ok[static_cast<size_t>(t)] += tmpl.render(c["messages"], options_for(c)) == c["expected"];
+                for (const auto& c : mine)
+                    ok[static_cast<size_t>(t)] +=
+                        tmpl.render(c["messages"], options_for(c)) == c["expected"];
         });
     }
     for (auto& th : threads) th.join();

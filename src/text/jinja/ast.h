@@ -16,25 +16,25 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
 enum class ExprKind {
-    Literal,     // literal
-    Name,        // name
-    List,        // items
-    Tuple,       // items
-    Dict,        // items: key0, value0, key1, value1, ...
-    Neg,         // -a
-    Pos,         // +a
-    Not,         // not a
-    Binary,      // a op b
-    And,         // a and b
-    Or,          // a or b
-    Compare,     // items[0] cmp_ops[0] items[1] cmp_ops[1] items[2] ...
-    Cond,        // a if b else c (c may be null)
-    GetAttr,     // a.name
-    GetItem,     // a[b]
-    Slice,       // a:b:c inside [] (each may be null)
-    Call,        // a(args)
-    Filter,      // a | name(args); a is null for a filter block's body
-    Test,        // a is name(args)
+    Literal,  // literal
+    Name,     // name
+    List,     // items
+    Tuple,    // items
+    Dict,     // items: key0, value0, key1, value1, ...
+    Neg,      // -a
+    Pos,      // +a
+    Not,      // not a
+    Binary,   // a op b
+    And,      // a and b
+    Or,       // a or b
+    Compare,  // items[0] cmp_ops[0] items[1] cmp_ops[1] items[2] ...
+    Cond,     // a if b else c (c may be null)
+    GetAttr,  // a.name
+    GetItem,  // a[b]
+    Slice,    // a:b:c inside [] (each may be null)
+    Call,     // a(args)
+    Filter,   // a | name(args); a is null for a filter block's body
+    Test,     // a is name(args)
 };
 
 enum class BinOp { Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Concat };

@@ -30,13 +30,14 @@ std::vector<std::string> chars(const std::string& s);
 // ---- methods.cpp: str, list and dict methods as bound callables ----
 bool find_method(const Value& obj, const std::string& name, Value& out);
 // Python str.replace(old, new, count); count < 0 replaces all.
-std::string py_replace(Interp& in, const std::string& s, const std::string& old, const std::string& repl,
-                       int64_t count);
+std::string py_replace(Interp& in, const std::string& s, const std::string& old,
+                       const std::string& repl, int64_t count);
 
 // ---- filters.cpp / tests.cpp / globals.cpp ----
 using FilterFn = Value (*)(Interp&, Value&, Args&);
 using TestFn = bool (*)(Interp&, const Value&, Args&);
 FilterFn find_filter(std::string_view name);
+FilterFn find_sequence_filter(std::string_view name);  // filters_seq.cpp
 TestFn find_test(std::string_view name);
 const Value* find_global(std::string_view name);
 
@@ -50,25 +51,20 @@ std::string format_spec(const Value& v, const std::string& spec);
 
 // Binds builtin arguments Python-style: positionals first, then keywords by name.
 class Params {
-public:
+  public:
     Params(std::string_view fn, const Args& args, std::initializer_list<const char*> names);
     bool has(size_t i) const { return given_[i]; }
     const Value& need(size_t i) const;  // fails "fn() missing required argument 'name'"
     const Value& get(size_t i) const { return values_[i]; }
-    Value get_or(size_t i, Value fallback) const { return given_[i] ? values_[i] : std::move(fallback); }
-    // Positionals beyond the named parameters (for *args functions), when allowed.
-    const std::vector<Value>& rest() const { return rest_; }
+    Value get_or(size_t i, Value fallback) const {
+        return given_[i] ? values_[i] : std::move(fallback);
+    }
 
-    static Params with_rest(std::string_view fn, const Args& args, std::initializer_list<const char*> names);
-
-private:
-    Params() = default;
+  private:
     std::vector<Value> values_;
     std::vector<bool> given_;
-    std::vector<Value> rest_;
     std::string fn_;
     std::vector<const char*> names_;
-    void bind(std::string_view fn, const Args& args, std::initializer_list<const char*> names, bool allow_rest);
 };
 
 // Typed argument access with Python-like TypeErrors naming the function.

@@ -1,4 +1,5 @@
-// Jinja2's builtin filters (and Hugging Face's `tojson`), with their Python semantics.
+// Jinja2's builtin filters on strings and numbers (and Hugging Face's `tojson`), with their
+// Python semantics; the filters on sequences are in filters_seq.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,56 +14,8 @@ namespace pangolin::jinja {
 
 namespace {
 
-std::string soft_str(const Value& v) { return to_str(v); }
-
-// Jinja's make_attrgetter: "a.b.0" looks up each part, digit-only parts as integers.
-Value attr_path(const Value& item, const Value& attribute, const Value* fallback = nullptr) {
-    if (attribute.is_none() || attribute.is_undefined()) return item;
-    Value cur = item;
-    auto step = [&](const Value& key) {
-        cur = getitem(cur, key);
-        if (fallback && cur.is_undefined()) cur = *fallback;
-    };
-    if (!attribute.is_string()) {
-        step(attribute);
-        return cur;
-    }
-    const std::string& path = attribute.str();
-    size_t start = 0;
-    while (true) {
-        const size_t dot = path.find('.', start);
-        const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-        step(digits ? Value::integer(std::stoll(part)) : Value(part));
-        if (dot == std::string::npos) break;
-        start = dot + 1;
-    }
-    return cur;
-}
-
-Value ignore_case(Value v) {
-    if (v.is_string()) return Value(utf8::lower(v.str()));
-    return v;
-}
-
-// The sort key of Jinja's make_multi_attrgetter: a list of the comma-separated attributes.
-Value sort_key(const Value& item, const Value& attribute, bool case_sensitive) {
-    std::vector<Value> parts;
-    if (attribute.is_string() && attribute.str().find(',') != std::string::npos) {
-        const std::string& a = attribute.str();
-        size_t start = 0;
-        while (true) {
-            const size_t comma = a.find(',', start);
-            Value k = attr_path(item, Value(a.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-            parts.push_back(case_sensitive ? k : ignore_case(k));
-            if (comma == std::string::npos) break;
-            start = comma + 1;
-        }
-    } else {
-        Value k = attr_path(item, attribute);
-        parts.push_back(case_sensitive ? k : ignore_case(k));
-    }
-    return Value::list(std::move(parts));
+std::string soft_str(const Value& v) {
+    return to_str(v);
 }
 
 Value f_tojson(Interp& in, Value& v, Args& args) {
@@ -71,9 +24,12 @@ Value f_tojson(Interp& in, Value& v, Args& args) {
     JsonStyle style;
     style.ensure_ascii = truthy(p.get_or(0, Value::boolean(false)));
     const Value indent = p.get_or(1, Value::none());
-    if (indent.is_string()) style.indent = indent.str();
-    else if (indent.is_integral()) style.indent = std::string(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
-    else if (!indent.is_none()) fail("tojson: indent must be an integer, a string or None");
+    if (indent.is_string())
+        style.indent = indent.str();
+    else if (indent.is_integral())
+        style.indent = std::string(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
+    else if (!indent.is_none())
+        fail("tojson: indent must be an integer, a string or None");
     const Value seps = p.get_or(2, Value::none());
     if (!seps.is_none()) {
         if (!seps.is_list() || seps.list().items.size() != 2 || !seps.list().items[0].is_string() ||
@@ -91,54 +47,17 @@ Value f_tojson(Interp& in, Value& v, Args& args) {
 Value f_length(Interp&, Value& v, Args& args) {
     Params("length", args, {});
     switch (v.kind()) {
-        case Kind::String: return Value::integer(static_cast<int64_t>(utf8::length(v.str())));
-        case Kind::List: return Value::integer(static_cast<int64_t>(v.list().items.size()));
-        case Kind::Dict: return Value::integer(static_cast<int64_t>(v.dict_data().items.size()));
-        case Kind::Undefined: return Value::integer(0);
-        default: fail("object of type '", type_name(v), "' has no len()");
+        case Kind::String:
+            return Value::integer(static_cast<int64_t>(utf8::length(v.str())));
+        case Kind::List:
+            return Value::integer(static_cast<int64_t>(v.list().items.size()));
+        case Kind::Dict:
+            return Value::integer(static_cast<int64_t>(v.dict_data().items.size()));
+        case Kind::Undefined:
+            return Value::integer(0);
+        default:
+            fail("object of type '", type_name(v), "' has no len()");
     }
-}
-
-Value f_join(Interp& in, Value& v, Args& args) {
-    Params p("join", args, {"d", "attribute"});
-    const std::string sep = soft_str(p.get_or(0, Value("")));
-    std::string out;
-    bool first = true;
-    for (const Value& item : iterate(v)) {
-        if (!first) out += sep;
-        first = false;
-        out += soft_str(p.has(1) ? attr_path(item, p.get(1)) : item);
-        in.check_size(out.size());
-    }
-    return Value(std::move(out));
-}
-
-Value f_items(Interp&, Value& v, Args& args) {
-    Params("items", args, {});
-    if (v.is_undefined()) return Value::list({});
-    if (!v.is_dict()) fail("Can only get item pairs from a mapping.");
-    std::vector<Value> out;
-    for (const auto& [k, x] : v.dict_data().items) out.push_back(Value::tuple({k, x}));
-    return Value::list(std::move(out));
-}
-
-Value f_list(Interp&, Value& v, Args& args) {
-    Params("list", args, {});
-    return Value::list(iterate(v));
-}
-
-Value f_first(Interp&, Value& v, Args& args) {
-    Params("first", args, {});
-    std::vector<Value> items = iterate(v);
-    if (items.empty()) return Value::undefined("No first item, sequence was empty.");
-    return items.front();
-}
-
-Value f_last(Interp&, Value& v, Args& args) {
-    Params("last", args, {});
-    std::vector<Value> items = iterate(v);
-    if (items.empty()) return Value::undefined("No last item, sequence was empty.");
-    return items.back();
 }
 
 Value f_default(Interp&, Value& v, Args& args) {
@@ -169,10 +88,13 @@ Value f_title(Interp&, Value& v, Args& args) {
     for (size_t i = 0; i < s.size();) {
         const size_t b = i;
         const char32_t c = utf8::decode(s, i);
-        const bool boundary = utf8::is_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
+        const bool boundary =
+            utf8::is_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
         const std::string_view ch(s.data() + b, i - b);
-        if (boundary) out += ch;
-        else out += start ? utf8::upper(ch) : utf8::lower(ch);
+        if (boundary)
+            out += ch;
+        else
+            out += start ? utf8::upper(ch) : utf8::lower(ch);
         start = boundary;
     }
     return Value(std::move(out));
@@ -180,7 +102,8 @@ Value f_title(Interp&, Value& v, Args& args) {
 
 Value f_replace(Interp& in, Value& v, Args& args) {
     Params p("replace", args, {"old", "new", "count"});
-    const int64_t count = p.has(2) && !p.get(2).is_none() ? int_arg("replace", p.get(2), "count") : -1;
+    const int64_t count =
+        p.has(2) && !p.get(2).is_none() ? int_arg("replace", p.get(2), "count") : -1;
     return Value(py_replace(in, soft_str(v), soft_str(p.need(0)), soft_str(p.need(1)), count));
 }
 
@@ -225,8 +148,10 @@ bool parse_py_int(std::string s, int base, int64_t& out) {
             continue;
         }
         int d = -1;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') d = (c | 0x20) - 'a' + 10;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+            d = (c | 0x20) - 'a' + 10;
         if (d < 0 || d >= base) return false;
         if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v)) return false;
         prev_digit = true;
@@ -241,7 +166,8 @@ bool parse_py_float(const std::string& raw, double& out) {
     std::string clean;
     for (size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '_') {
-            if (i == 0 || i + 1 >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i - 1])) ||
+            if (i == 0 || i + 1 >= s.size() ||
+                !std::isdigit(static_cast<unsigned char>(s[i - 1])) ||
                 !std::isdigit(static_cast<unsigned char>(s[i + 1])))
                 return false;
             continue;
@@ -261,7 +187,9 @@ bool parse_py_float(const std::string& raw, double& out) {
         return true;
     }
     for (char c : body)
-        if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.' && c != 'e' && c != '+' && c != '-') return false;
+        if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.' && c != 'e' && c != '+' &&
+            c != '-')
+            return false;
     char* end = nullptr;
     out = std::strtod(clean.c_str(), &end);
     return end && *end == '\0';
@@ -312,14 +240,16 @@ Value f_round(Interp&, Value& v, Args& args) {
     Params p("round", args, {"precision", "method"});
     const int64_t precision = p.has(0) ? int_arg("round", p.get(0), "precision") : 0;
     const std::string method = p.has(1) ? str_arg("round", p.get(1), "method") : "common";
-    if (method != "common" && method != "ceil" && method != "floor") fail("method must be common, ceil or floor");
+    if (method != "common" && method != "ceil" && method != "floor")
+        fail("method must be common, ceil or floor");
     if (v.is_undefined()) raise_undefined(v);
     if (!v.is_number()) fail("type ", type_name(v), " doesn't define __round__ method");
     if (method == "common") {
         if (v.is_integral()) {
             if (precision >= 0) return Value::integer(v.as_int());
             const double scale = std::pow(10.0, static_cast<double>(-precision));
-            return Value::integer(static_cast<int64_t>(std::nearbyint(static_cast<double>(v.as_int()) / scale) * scale));
+            return Value::integer(static_cast<int64_t>(
+                std::nearbyint(static_cast<double>(v.as_int()) / scale) * scale));
         }
         const double d = v.as_double();
         if (std::isnan(d) || std::isinf(d)) return Value::number(d);
@@ -345,12 +275,23 @@ Value f_escape(Interp&, Value& v, Args& args) {
     out.reserve(s.size());
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&#34;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&#34;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return Value(std::move(out));
@@ -368,7 +309,8 @@ Value f_wordcount(Interp&, Value& v, Args& args) {
     bool in_word = false;
     for (size_t i = 0; i < s.size();) {
         const char32_t c = utf8::decode(s, i);
-        const bool word = c == '_' || utf8::is_alnum(c) || (c >= 0x80 && !utf8::is_space(c) && utf8::is_alpha(c));
+        const bool word =
+            c == '_' || utf8::is_alnum(c) || (c >= 0x80 && !utf8::is_space(c) && utf8::is_alpha(c));
         if (word && !in_word) ++n;
         in_word = word;
     }
@@ -381,12 +323,14 @@ Value f_truncate(Interp& in, Value& v, Args& args) {
     const int64_t length = p.has(0) ? int_arg("truncate", p.get(0), "length") : 255;
     const bool killwords = truthy(p.get(1));
     const std::string end = p.has(2) ? soft_str(p.get(2)) : "...";
-    const int64_t leeway = p.has(3) && !p.get(3).is_none() ? int_arg("truncate", p.get(3), "leeway") : 5;
+    const int64_t leeway =
+        p.has(3) && !p.get(3).is_none() ? int_arg("truncate", p.get(3), "leeway") : 5;
     const auto end_len = static_cast<int64_t>(utf8::length(end));
     if (length < end_len) fail("expected length >= ", end_len, ", got ", length);
     if (leeway < 0) fail("expected leeway >= 0, got ", leeway);
     if (static_cast<int64_t>(utf8::length(s)) <= length + leeway) return Value(s);
-    const Value head = slice(in, Value(s), Value::none(), Value::integer(length - end_len), Value::none());
+    const Value head =
+        slice(in, Value(s), Value::none(), Value::integer(length - end_len), Value::none());
     if (killwords) return Value(head.str() + end);
     const size_t space = head.str().rfind(' ');
     return Value((space == std::string::npos ? head.str() : head.str().substr(0, space)) + end);
@@ -406,7 +350,8 @@ Value f_indent(Interp& in, Value& v, Args& args) {
     Params p("indent", args, {"width", "first", "blank"});
     const Value w = p.get_or(0, Value::integer(4));
     std::string indention;
-    if (w.is_string()) indention = w.str();
+    if (w.is_string())
+        indention = w.str();
     else {
         const int64_t n = int_arg("indent", w, "width");
         in.check_size(static_cast<size_t>(std::max<int64_t>(0, n)));
@@ -433,99 +378,6 @@ Value f_indent(Interp& in, Value& v, Args& args) {
     return Value(std::move(rv));
 }
 
-Value f_reverse(Interp&, Value& v, Args& args) {
-    Params("reverse", args, {});
-    if (v.is_string()) {
-        auto cs = chars(v.str());
-        std::string out;
-        for (auto it = cs.rbegin(); it != cs.rend(); ++it) out += *it;
-        return Value(std::move(out));
-    }
-    if (!v.is_list() && !v.is_dict() && !v.is_undefined()) fail("argument must be iterable");
-    std::vector<Value> items = iterate(v);
-    std::reverse(items.begin(), items.end());
-    return Value::list(std::move(items));
-}
-
-Value f_sort(Interp&, Value& v, Args& args) {
-    Params p("sort", args, {"reverse", "case_sensitive", "attribute"});
-    const bool reverse = truthy(p.get(0)), case_sensitive = truthy(p.get(1));
-    std::vector<Value> items = iterate(v);
-    std::vector<std::pair<Value, size_t>> keyed;
-    for (size_t i = 0; i < items.size(); ++i) keyed.emplace_back(sort_key(items[i], p.get_or(2, Value::none()), case_sensitive), i);
-    std::stable_sort(keyed.begin(), keyed.end(), [reverse](const auto& a, const auto& b) {
-        return reverse ? compare(b.first, a.first, CmpOp::Lt) : compare(a.first, b.first, CmpOp::Lt);
-    });
-    std::vector<Value> out;
-    for (auto& [k, i] : keyed) out.push_back(items[i]);
-    return Value::list(std::move(out));
-}
-
-Value f_dictsort(Interp&, Value& v, Args& args) {
-    Params p("dictsort", args, {"case_sensitive", "by", "reverse"});
-    if (!v.is_dict()) fail("You can only sort by either \"key\" or \"value\"");
-    const bool case_sensitive = truthy(p.get(0)), reverse = truthy(p.get(2));
-    const std::string by = p.has(1) ? str_arg("dictsort", p.get(1), "by") : "key";
-    if (by != "key" && by != "value") fail("You can only sort by either \"key\" or \"value\"");
-    std::vector<std::pair<Value, Value>> items = v.dict_data().items;
-    auto key = [&](const std::pair<Value, Value>& kv) {
-        const Value& k = by == "key" ? kv.first : kv.second;
-        return case_sensitive ? k : ignore_case(k);
-    };
-    std::stable_sort(items.begin(), items.end(), [&](const auto& a, const auto& b) {
-        return reverse ? compare(key(b), key(a), CmpOp::Lt) : compare(key(a), key(b), CmpOp::Lt);
-    });
-    std::vector<Value> out;
-    for (auto& [k, x] : items) out.push_back(Value::tuple({k, x}));
-    return Value::list(std::move(out));
-}
-
-Value f_unique(Interp&, Value& v, Args& args) {
-    Params p("unique", args, {"case_sensitive", "attribute"});
-    const bool case_sensitive = truthy(p.get(0));
-    std::vector<Value> seen, out;
-    for (const Value& item : iterate(v)) {
-        Value k = attr_path(item, p.get_or(1, Value::none()));
-        if (!case_sensitive) k = ignore_case(k);
-        if ((k.is_list() && !k.is_tuple()) || k.is_dict()) fail("unhashable type: '", type_name(k), "'");
-        if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return equal(s, k); })) {
-            seen.push_back(k);
-            out.push_back(item);
-        }
-    }
-    return Value::list(std::move(out));
-}
-
-Value min_max(Value& v, Args& args, bool want_max) {
-    Params p(want_max ? "max" : "min", args, {"case_sensitive", "attribute"});
-    const bool case_sensitive = truthy(p.get(0));
-    std::vector<Value> items = iterate(v);
-    if (items.empty()) return Value::undefined("No aggregated item, sequence was empty.");
-    auto key = [&](const Value& item) {
-        Value k = attr_path(item, p.get_or(1, Value::none()));
-        return case_sensitive ? k : ignore_case(k);
-    };
-    size_t best = 0;
-    Value best_key = key(items[0]);
-    for (size_t i = 1; i < items.size(); ++i) {
-        Value k = key(items[i]);
-        if (compare(k, best_key, want_max ? CmpOp::Gt : CmpOp::Lt)) {
-            best = i;
-            best_key = std::move(k);
-        }
-    }
-    return items[best];
-}
-Value f_min(Interp&, Value& v, Args& args) { return min_max(v, args, false); }
-Value f_max(Interp&, Value& v, Args& args) { return min_max(v, args, true); }
-
-Value f_sum(Interp& in, Value& v, Args& args) {
-    Params p("sum", args, {"attribute", "start"});
-    Value total = p.get_or(1, Value::integer(0));
-    for (const Value& item : iterate(v)) total = binop(in, BinOp::Add, total, attr_path(item, p.get_or(0, Value::none())));
-    return total;
-}
-
 Value f_attr(Interp&, Value& v, Args& args) {
     Params p("attr", args, {"name"});
     const std::string name = str_arg("attr", p.need(0), "name");
@@ -537,129 +389,9 @@ Value f_attr(Interp&, Value& v, Args& args) {
     return Value::undefined("'" + object_type_repr(v) + "' has no attribute '" + name + "'");
 }
 
-Value f_map(Interp& in, Value& v, Args& args) {
-    std::vector<Value> out;
-    const auto attr_it = std::find_if(args.kw.begin(), args.kw.end(), [](const auto& kv) { return kv.first == "attribute"; });
-    if (args.pos.empty() && attr_it != args.kw.end()) {
-        Params p("map", args, {"attribute", "default"});
-        const Value fallback = p.get_or(1, Value::none());
-        for (const Value& item : iterate(v))
-            out.push_back(attr_path(item, p.get(0), fallback.is_none() ? nullptr : &fallback));
-        return Value::list(std::move(out));
-    }
-    if (args.pos.empty()) fail("map requires a filter argument");
-    const std::string name = str_arg("map", args.pos[0], "filter name");
-    Args rest;
-    rest.pos.assign(args.pos.begin() + 1, args.pos.end());
-    rest.kw = args.kw;
-    for (const Value& item : iterate(v)) {
-        Args a = rest;
-        out.push_back(in.filter(name, item, a));
-    }
-    return Value::list(std::move(out));
-}
-
-Value select_reject(Interp& in, Value& v, Args& args, bool select, bool by_attr) {
-    std::vector<Value> out;
-    if (!truthy(v)) return Value::list({});
-    size_t off = 0;
-    Value attribute;
-    if (by_attr) {
-        if (args.pos.empty()) fail("Missing parameter for attribute name");
-        attribute = args.pos[0];
-        off = 1;
-    }
-    const bool has_test = args.pos.size() > off;
-    const std::string name = has_test ? str_arg(select ? "select" : "reject", args.pos[off], "test name") : "";
-    Args rest;
-    if (has_test) rest.pos.assign(args.pos.begin() + static_cast<std::ptrdiff_t>(off + 1), args.pos.end());
-    rest.kw = args.kw;
-    for (const Value& item : iterate(v)) {
-        const Value x = by_attr ? attr_path(item, attribute) : item;
-        bool ok;
-        if (has_test) {
-            Args a = rest;
-            ok = in.test(name, x, a);
-        } else {
-            ok = truthy(x);
-        }
-        if (ok == select) out.push_back(item);
-    }
-    return Value::list(std::move(out));
-}
-Value f_select(Interp& in, Value& v, Args& args) { return select_reject(in, v, args, true, false); }
-Value f_reject(Interp& in, Value& v, Args& args) { return select_reject(in, v, args, false, false); }
-Value f_selectattr(Interp& in, Value& v, Args& args) { return select_reject(in, v, args, true, true); }
-Value f_rejectattr(Interp& in, Value& v, Args& args) { return select_reject(in, v, args, false, true); }
-
-Value f_batch(Interp&, Value& v, Args& args) {
-    Params p("batch", args, {"linecount", "fill_with"});
-    const int64_t n = int_arg("batch", p.need(0), "linecount");
-    if (n <= 0) fail("batch: linecount must be positive");
-    std::vector<Value> out, tmp;
-    for (const Value& item : iterate(v)) {
-        if (static_cast<int64_t>(tmp.size()) == n) {
-            out.push_back(Value::list(std::move(tmp)));
-            tmp.clear();
-        }
-        tmp.push_back(item);
-    }
-    if (!tmp.empty()) {
-        if (p.has(1) && !p.get(1).is_none())
-            while (static_cast<int64_t>(tmp.size()) < n) tmp.push_back(p.get(1));
-        out.push_back(Value::list(std::move(tmp)));
-    }
-    return Value::list(std::move(out));
-}
-
-Value f_slice(Interp&, Value& v, Args& args) {
-    Params p("slice", args, {"slices", "fill_with"});
-    const int64_t slices = int_arg("slice", p.need(0), "slices");
-    if (slices <= 0) fail("slice: slices must be positive");
-    const std::vector<Value> seq = iterate(v);
-    const auto length = static_cast<int64_t>(seq.size());
-    const int64_t per = length / slices, with_extra = length % slices;
-    std::vector<Value> out;
-    int64_t offset = 0;
-    for (int64_t k = 0; k < slices; ++k) {
-        const int64_t start = offset + k * per;
-        if (k < with_extra) ++offset;
-        const int64_t end = offset + (k + 1) * per;
-        std::vector<Value> tmp(seq.begin() + start, seq.begin() + end);
-        if (p.has(1) && !p.get(1).is_none() && k >= with_extra) tmp.push_back(p.get(1));
-        out.push_back(Value::list(std::move(tmp)));
-    }
-    return Value::list(std::move(out));
-}
-
-Value f_groupby(Interp&, Value& v, Args& args) {
-    Params p("groupby", args, {"attribute", "default", "case_sensitive"});
-    const bool case_sensitive = truthy(p.get(2));
-    const Value fallback = p.get_or(1, Value::none());
-    auto raw_key = [&](const Value& item) {
-        return attr_path(item, p.need(0), fallback.is_none() ? nullptr : &fallback);
-    };
-    std::vector<Value> items = iterate(v);
-    std::vector<std::pair<Value, size_t>> keyed;
-    for (size_t i = 0; i < items.size(); ++i) {
-        Value k = raw_key(items[i]);
-        keyed.emplace_back(case_sensitive ? k : ignore_case(k), i);
-    }
-    std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return compare(a.first, b.first, CmpOp::Lt); });
-    std::vector<Value> out;
-    for (size_t i = 0; i < keyed.size();) {
-        size_t j = i;
-        std::vector<Value> group;
-        while (j < keyed.size() && equal(keyed[j].first, keyed[i].first)) group.push_back(items[keyed[j++].second]);
-        Value grouper = case_sensitive ? keyed[i].first : raw_key(items[keyed[i].second]);
-        out.push_back(Value::tuple({grouper, Value::list(std::move(group))}));
-        i = j;
-    }
-    return Value::list(std::move(out));
-}
-
 Value f_format(Interp& in, Value& v, Args& args) {
-    if (!args.pos.empty() && !args.kw.empty()) fail("can't handle positional and keyword arguments at the same time");
+    if (!args.pos.empty() && !args.kw.empty())
+        fail("can't handle positional and keyword arguments at the same time");
     if (!args.kw.empty()) {
         Value d = Value::dict();
         for (auto& [k, x] : args.kw) d.dict_data().set(Value(k), x);
@@ -675,22 +407,33 @@ Value f_pprint(Interp&, Value& v, Args& args) {
 
 const std::unordered_map<std::string_view, FilterFn>& filters() {
     static const std::unordered_map<std::string_view, FilterFn> table = {
-        {"tojson", f_tojson},       {"length", f_length},       {"count", f_length},
-        {"join", f_join},           {"items", f_items},         {"list", f_list},
-        {"first", f_first},         {"last", f_last},           {"default", f_default},
-        {"d", f_default},           {"upper", f_upper},         {"lower", f_lower},
-        {"capitalize", f_capitalize}, {"title", f_title},       {"replace", f_replace},
-        {"trim", f_trim},           {"string", f_string},       {"int", f_int},
-        {"float", f_float},         {"abs", f_abs},             {"round", f_round},
-        {"escape", f_escape},       {"e", f_escape},            {"forceescape", f_escape},
-        {"safe", f_safe},           {"wordcount", f_wordcount}, {"truncate", f_truncate},
-        {"center", f_center},       {"indent", f_indent},       {"reverse", f_reverse},
-        {"sort", f_sort},           {"dictsort", f_dictsort},   {"unique", f_unique},
-        {"min", f_min},             {"max", f_max},             {"sum", f_sum},
-        {"attr", f_attr},           {"map", f_map},             {"select", f_select},
-        {"reject", f_reject},       {"selectattr", f_selectattr}, {"rejectattr", f_rejectattr},
-        {"batch", f_batch},         {"slice", f_slice},         {"groupby", f_groupby},
-        {"format", f_format},       {"pprint", f_pprint},
+        {"tojson", f_tojson},
+        {"length", f_length},
+        {"count", f_length},
+        {"default", f_default},
+        {"d", f_default},
+        {"upper", f_upper},
+        {"lower", f_lower},
+        {"capitalize", f_capitalize},
+        {"title", f_title},
+        {"replace", f_replace},
+        {"trim", f_trim},
+        {"string", f_string},
+        {"int", f_int},
+        {"float", f_float},
+        {"abs", f_abs},
+        {"round", f_round},
+        {"escape", f_escape},
+        {"e", f_escape},
+        {"forceescape", f_escape},
+        {"safe", f_safe},
+        {"wordcount", f_wordcount},
+        {"truncate", f_truncate},
+        {"center", f_center},
+        {"indent", f_indent},
+        {"attr", f_attr},
+        {"format", f_format},
+        {"pprint", f_pprint},
     };
     return table;
 }
@@ -700,7 +443,7 @@ const std::unordered_map<std::string_view, FilterFn>& filters() {
 FilterFn find_filter(std::string_view name) {
     const auto& t = filters();
     const auto it = t.find(name);
-    return it == t.end() ? nullptr : it->second;
+    return it == t.end() ? find_sequence_filter(name) : it->second;
 }
 
 }  // namespace pangolin::jinja

@@ -17,8 +17,10 @@ std::string pad(const std::string& s, size_t width, char align, const std::strin
     if (width <= len) return s;
     const size_t n = width - len;
     size_t left = 0;
-    if (align == '>') left = n;
-    else if (align == '^') left = n / 2;
+    if (align == '>')
+        left = n;
+    else if (align == '^')
+        left = n / 2;
     std::string out;
     for (size_t i = 0; i < left; ++i) out += fill;
     out += s;
@@ -60,8 +62,9 @@ std::string float_body(double mag, char type, int precision, bool alt) {
 }
 
 // Assembles sign, prefix and body with Python's width/fill/alignment rules for numbers.
-std::string place_number(const std::string& sign, const std::string& prefix, const std::string& body, size_t width,
-                         char align, const std::string& fill, bool zero) {
+std::string place_number(const std::string& sign, const std::string& prefix,
+                         const std::string& body, size_t width, char align, const std::string& fill,
+                         bool zero) {
     if (zero && align == 0) {
         std::string out = sign + prefix;
         const size_t len = utf8::length(out) + utf8::length(body);
@@ -111,14 +114,16 @@ std::string format_spec(const Value& v, const std::string& spec) {
     if (i < spec.size() && spec[i] == '#') alt = true, ++i;
     if (i < spec.size() && spec[i] == '0') zero = true, ++i;
     size_t width = 0;
-    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) width = width * 10 + static_cast<size_t>(spec[i++] - '0');
+    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i])))
+        width = width * 10 + static_cast<size_t>(spec[i++] - '0');
     char grouping = 0;
     if (i < spec.size() && (spec[i] == ',' || spec[i] == '_')) grouping = spec[i++];
     int precision = -1;
     if (i < spec.size() && spec[i] == '.') {
         ++i;
         precision = 0;
-        while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) precision = precision * 10 + (spec[i++] - '0');
+        while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i])))
+            precision = precision * 10 + (spec[i++] - '0');
     }
     char type = 0;
     if (i < spec.size()) type = spec[i++];
@@ -130,32 +135,35 @@ std::string format_spec(const Value& v, const std::string& spec) {
         std::string s = v.str();
         if (precision >= 0) {
             const auto offs = utf8::offsets(s);
-            if (static_cast<size_t>(precision) + 1 < offs.size()) s = s.substr(0, offs[static_cast<size_t>(precision)]);
+            if (static_cast<size_t>(precision) + 1 < offs.size())
+                s = s.substr(0, offs[static_cast<size_t>(precision)]);
         }
         return pad(s, width, align ? align : '<', fill);
     }
     if (!v.is_number()) fail("unsupported format string passed to ", type_name(v), ".__format__");
-    const std::string sign_str_neg = "-";
     auto sign_of = [&](bool negative) -> std::string {
         if (negative) return "-";
         return sign == '+' ? "+" : sign == ' ' ? " " : "";
     };
-    const bool int_type = type == 0 || type == 'd' || type == 'b' || type == 'o' || type == 'x' || type == 'X' ||
-                          type == 'n' || type == 'c';
+    const bool int_type = type == 0 || type == 'd' || type == 'b' || type == 'o' || type == 'x' ||
+                          type == 'X' || type == 'n' || type == 'c';
     if (v.is_integral() && int_type) {
         if (type == 0 && v.is_bool()) return pad(to_str(v), width, align ? align : '<', fill);
         if (precision >= 0) fail("Precision not allowed in integer format specifier");
         const int64_t x = v.as_int();
         const uint64_t mag = x < 0 ? static_cast<uint64_t>(-(x + 1)) + 1 : static_cast<uint64_t>(x);
-        if (type == 'c') return pad(std::string(1, static_cast<char>(x)), width, align ? align : '>', fill);
+        if (type == 'c')
+            return pad(std::string(1, static_cast<char>(x)), width, align ? align : '>', fill);
         std::string body = int_digits(mag, type);
-        if (grouping) body = with_grouping(body, grouping, (type == 0 || type == 'd' || type == 'n') ? 3 : 4);
+        if (grouping)
+            body = with_grouping(body, grouping, (type == 0 || type == 'd' || type == 'n') ? 3 : 4);
         std::string prefix;
-        if (alt && (type == 'x' || type == 'X' || type == 'o' || type == 'b')) prefix = std::string("0") + (type == 'X' ? 'X' : type);
+        if (alt && (type == 'x' || type == 'X' || type == 'o' || type == 'b'))
+            prefix = std::string("0") + (type == 'X' ? 'X' : type);
         return place_number(sign_of(x < 0), prefix, body, width, align, fill, zero && !align);
     }
-    if (!(type == 0 || type == 'e' || type == 'E' || type == 'f' || type == 'F' || type == 'g' || type == 'G' ||
-          type == 'n' || type == '%'))
+    if (!(type == 0 || type == 'e' || type == 'E' || type == 'f' || type == 'F' || type == 'g' ||
+          type == 'G' || type == 'n' || type == '%'))
         fail("Unknown format code '", type, "' for object of type '", type_name(v), "'");
     double d = v.as_double();
     const bool negative = std::signbit(d) && !std::isnan(d);
@@ -175,7 +183,8 @@ std::string format_spec(const Value& v, const std::string& spec) {
     }
     if (grouping) {
         const size_t dot = body.find_first_not_of("0123456789");
-        body = with_grouping(body.substr(0, dot), grouping, 3) + (dot == std::string::npos ? "" : body.substr(dot));
+        body = with_grouping(body.substr(0, dot), grouping, 3) +
+               (dot == std::string::npos ? "" : body.substr(dot));
     }
     return place_number(sign_of(negative), "", body, width, align, fill, zero && !align);
 }
@@ -183,8 +192,10 @@ std::string format_spec(const Value& v, const std::string& spec) {
 std::string percent_format(Interp& in, const std::string& fmt, const Value& args) {
     std::vector<Value> items;
     const bool is_tuple = args.is_tuple();
-    if (is_tuple) items = args.list().items;
-    else items.push_back(args);
+    if (is_tuple)
+        items = args.list().items;
+    else
+        items.push_back(args);
     const bool mapping = args.is_dict();
     size_t next = 0;
     bool used_mapping = false;
@@ -206,7 +217,8 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
             if (!mapping) fail("format requires a mapping");
             const size_t close = fmt.find(')', i);
             if (close == std::string::npos) fail("incomplete format key");
-            const Value* v = args.dict_data().find(std::string_view(fmt).substr(i + 1, close - i - 1));
+            const Value* v =
+                args.dict_data().find(std::string_view(fmt).substr(i + 1, close - i - 1));
             if (!v) fail("KeyError: '", fmt.substr(i + 1, close - i - 1), "'");
             keyed = *v;
             arg = &keyed;
@@ -214,7 +226,8 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
             i = close + 1;
         }
         bool left = false, plus = false, space = false, alt = false, zero = false;
-        for (; i < fmt.size() && std::string_view("-+ #0").find(fmt[i]) != std::string_view::npos; ++i) {
+        for (; i < fmt.size() && std::string_view("-+ #0").find(fmt[i]) != std::string_view::npos;
+             ++i) {
             left |= fmt[i] == '-';
             plus |= fmt[i] == '+';
             space |= fmt[i] == ' ';
@@ -226,7 +239,8 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
             width = static_cast<size_t>(std::max<int64_t>(0, int_arg("%", take(), "* width")));
             ++i;
         }
-        while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) width = width * 10 + static_cast<size_t>(fmt[i++] - '0');
+        while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i])))
+            width = width * 10 + static_cast<size_t>(fmt[i++] - '0');
         int precision = -1;
         if (i < fmt.size() && fmt[i] == '.') {
             ++i;
@@ -235,7 +249,8 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
                 precision = static_cast<int>(int_arg("%", take(), "* precision"));
                 ++i;
             }
-            while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i]))) precision = precision * 10 + (fmt[i++] - '0');
+            while (i < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[i])))
+                precision = precision * 10 + (fmt[i++] - '0');
         }
         while (i < fmt.size() && (fmt[i] == 'h' || fmt[i] == 'l' || fmt[i] == 'L')) ++i;
         if (i >= fmt.size()) fail("incomplete format");
@@ -255,7 +270,8 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
                 std::string s = type == 's' ? to_str(v) : repr(v);
                 if (precision >= 0) {
                     const auto offs = utf8::offsets(s);
-                    if (static_cast<size_t>(precision) + 1 < offs.size()) s = s.substr(0, offs[static_cast<size_t>(precision)]);
+                    if (static_cast<size_t>(precision) + 1 < offs.size())
+                        s = s.substr(0, offs[static_cast<size_t>(precision)]);
                 }
                 piece = pad(s, width, left ? '<' : '>', fill);
                 break;
@@ -268,9 +284,11 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
             case 'o': {
                 const Value n = to_number_for(v, type);
                 const double dv = n.as_double();
-                if (n.is_float() && (std::isnan(dv) || std::isinf(dv))) fail("cannot convert float to integer");
+                if (n.is_float() && (std::isnan(dv) || std::isinf(dv)))
+                    fail("cannot convert float to integer");
                 const int64_t x = n.is_float() ? static_cast<int64_t>(dv) : n.as_int();
-                const uint64_t mag = x < 0 ? static_cast<uint64_t>(-(x + 1)) + 1 : static_cast<uint64_t>(x);
+                const uint64_t mag =
+                    x < 0 ? static_cast<uint64_t>(-(x + 1)) + 1 : static_cast<uint64_t>(x);
                 const char t = (type == 'i' || type == 'u') ? 'd' : type;
                 std::string body = int_digits(mag, t);
                 if (precision >= 0 && body.size() < static_cast<size_t>(precision))
@@ -289,27 +307,33 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
             case 'G': {
                 const double d = to_number_for(v, type).as_double();
                 const bool negative = std::signbit(d) && !std::isnan(d);
-                const std::string body = float_body(std::fabs(d), type, precision < 0 ? 6 : precision, alt);
+                const std::string body =
+                    float_body(std::fabs(d), type, precision < 0 ? 6 : precision, alt);
                 const std::string sign = negative ? "-" : plus ? "+" : space ? " " : "";
-                piece = place_number(sign, "", body, width, align, fill, zero && !left && std::isfinite(d));
+                piece = place_number(sign, "", body, width, align, fill,
+                                     zero && !left && std::isfinite(d));
                 break;
             }
             case 'c': {
                 std::string ch;
-                if (v.is_integral()) utf8::append(ch, static_cast<char32_t>(v.as_int()));
-                else if (v.is_string() && utf8::length(v.str()) == 1) ch = v.str();
-                else fail("%c requires int or char");
+                if (v.is_integral())
+                    utf8::append(ch, static_cast<char32_t>(v.as_int()));
+                else if (v.is_string() && utf8::length(v.str()) == 1)
+                    ch = v.str();
+                else
+                    fail("%c requires int or char");
                 piece = pad(ch, width, left ? '<' : '>', fill);
                 break;
             }
             default:
-                fail("unsupported format character '", type, "' (0x", int_digits(static_cast<unsigned char>(type), 'x'),
-                     ") at index ", start + 1);
+                fail("unsupported format character '", type, "' (0x",
+                     int_digits(static_cast<unsigned char>(type), 'x'), ") at index ", start + 1);
         }
         out += piece;
         in.check_size(out.size());
     }
-    if (!used_mapping && !mapping && next < items.size()) fail("not all arguments converted during string formatting");
+    if (!used_mapping && !mapping && next < items.size())
+        fail("not all arguments converted during string formatting");
     return out;
 }
 
@@ -322,21 +346,31 @@ std::string str_format(Interp& in, const std::string& fmt, const Args& args) {
         while (k < field.size() && field[k] != '.' && field[k] != '[') ++k;
         const std::string head = field.substr(0, k);
         Value v;
-        if (head.empty() || std::all_of(head.begin(), head.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        if (head.empty() || std::all_of(head.begin(), head.end(), [](char c) {
+                return std::isdigit(static_cast<unsigned char>(c));
+            })) {
             size_t idx;
             if (head.empty()) {
-                if (numbering == 2) fail("cannot switch from manual field specification to automatic field numbering");
+                if (numbering == 2)
+                    fail(
+                        "cannot switch from manual field specification to automatic field "
+                        "numbering");
                 numbering = 1;
                 idx = auto_index++;
             } else {
-                if (numbering == 1) fail("cannot switch from automatic field numbering to manual field specification");
+                if (numbering == 1)
+                    fail(
+                        "cannot switch from automatic field numbering to manual field "
+                        "specification");
                 numbering = 2;
                 idx = std::stoul(head);
             }
-            if (idx >= args.pos.size()) fail("Replacement index ", idx, " out of range for positional args tuple");
+            if (idx >= args.pos.size())
+                fail("Replacement index ", idx, " out of range for positional args tuple");
             v = args.pos[idx];
         } else {
-            const auto it = std::find_if(args.kw.begin(), args.kw.end(), [&](const auto& kv) { return kv.first == head; });
+            const auto it = std::find_if(args.kw.begin(), args.kw.end(),
+                                         [&](const auto& kv) { return kv.first == head; });
             if (it == args.kw.end()) fail("KeyError: '", head, "'");
             v = it->second;
         }
@@ -350,7 +384,9 @@ std::string str_format(Interp& in, const std::string& fmt, const Args& args) {
                 const size_t close = field.find(']', k);
                 if (close == std::string::npos) fail("Missing ']' in format string");
                 const std::string key = field.substr(k + 1, close - k - 1);
-                const bool digits = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+                const bool digits = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+                    return std::isdigit(static_cast<unsigned char>(c));
+                });
                 v = getitem(v, digits ? Value::integer(std::stoll(key)) : Value(key));
                 k = close + 1;
             }
@@ -379,17 +415,23 @@ std::string str_format(Interp& in, const std::string& fmt, const Args& args) {
         // Find the matching '}' (one level of nested fields inside the spec).
         size_t depth = 1, j = i + 1;
         for (; j < fmt.size() && depth; ++j) {
-            if (fmt[j] == '{') ++depth;
-            else if (fmt[j] == '}') --depth;
+            if (fmt[j] == '{')
+                ++depth;
+            else if (fmt[j] == '}')
+                --depth;
         }
         if (depth) fail("expected '}' before end of string");
         const std::string inner = fmt.substr(i + 1, j - i - 2);
         i = j - 1;
         size_t colon = std::string::npos, bang = std::string::npos;
         for (size_t k = 0, brackets = 0; k < inner.size(); ++k) {
-            if (inner[k] == '[') ++brackets;
-            else if (inner[k] == ']' && brackets) --brackets;
-            else if (!brackets && inner[k] == '!' && bang == std::string::npos && colon == std::string::npos) bang = k;
+            if (inner[k] == '[')
+                ++brackets;
+            else if (inner[k] == ']' && brackets)
+                --brackets;
+            else if (!brackets && inner[k] == '!' && bang == std::string::npos &&
+                     colon == std::string::npos)
+                bang = k;
             else if (!brackets && inner[k] == ':') {
                 colon = k;
                 break;
@@ -413,10 +455,14 @@ std::string str_format(Interp& in, const std::string& fmt, const Args& args) {
             spec = std::move(expanded);
         }
         if (bang != std::string::npos) {
-            const std::string conv = inner.substr(bang + 1, (colon == std::string::npos ? inner.size() : colon) - bang - 1);
-            if (conv == "r" || conv == "a") v = Value(repr(v));
-            else if (conv == "s") v = Value(to_str(v));
-            else fail("Unknown conversion specifier ", conv);
+            const std::string conv = inner.substr(
+                bang + 1, (colon == std::string::npos ? inner.size() : colon) - bang - 1);
+            if (conv == "r" || conv == "a")
+                v = Value(repr(v));
+            else if (conv == "s")
+                v = Value(to_str(v));
+            else
+                fail("Unknown conversion specifier ", conv);
         }
         out += format_spec(v, spec);
         in.check_size(out.size());

@@ -19,7 +19,8 @@ Value g_range(Interp& in, Args& args) {
         fail("range expected at least 1 argument, got ", args.pos.size());
     for (const Value& v : args.pos) {
         if (v.is_undefined()) raise_undefined(v);
-        if (!v.is_integral()) fail("'", type_name(v), "' object cannot be interpreted as an integer");
+        if (!v.is_integral())
+            fail("'", type_name(v), "' object cannot be interpreted as an integer");
     }
     int64_t start = 0, stop, step = 1;
     if (args.pos.size() == 1) {
@@ -33,7 +34,9 @@ Value g_range(Interp& in, Args& args) {
     // Unsigned differences cannot overflow: the count of range(start, stop, step).
     uint64_t count = 0;
     if (step > 0 && stop > start) {
-        count = (static_cast<uint64_t>(stop) - static_cast<uint64_t>(start) - 1) / static_cast<uint64_t>(step) + 1;
+        count = (static_cast<uint64_t>(stop) - static_cast<uint64_t>(start) - 1) /
+                    static_cast<uint64_t>(step) +
+                1;
     } else if (step < 0 && start > stop) {
         const uint64_t mag = uint64_t{0} - static_cast<uint64_t>(step);
         count = (static_cast<uint64_t>(start) - static_cast<uint64_t>(stop) - 1) / mag + 1;
@@ -43,7 +46,8 @@ Value g_range(Interp& in, Args& args) {
     in.check_size(static_cast<size_t>(count) * sizeof(Value));
     std::vector<Value> out;
     out.reserve(static_cast<size_t>(count));
-    for (int64_t i = 0, v = start; i < static_cast<int64_t>(count); ++i, v += step) out.push_back(Value::integer(v));
+    for (int64_t i = 0, v = start; i < static_cast<int64_t>(count); ++i, v += step)
+        out.push_back(Value::integer(v));
     return Value::list(std::move(out));
 }
 
@@ -59,7 +63,8 @@ void fill_dict(DictData& d, const char* fn, Args& args) {
             for (const Value& pair : iterate(src)) {
                 std::vector<Value> kv = iterate(pair);
                 if (kv.size() != 2)
-                    fail("dictionary update sequence element #", i, " has length ", kv.size(), "; 2 is required");
+                    fail("dictionary update sequence element #", i, " has length ", kv.size(),
+                         "; 2 is required");
                 d.set(kv[0], kv[1]);
                 ++i;
             }
@@ -151,21 +156,17 @@ const Value* find_global(std::string_view name) {
 
 // ---- argument binding ----
 
-void Params::bind(std::string_view fn, const Args& args, std::initializer_list<const char*> names, bool allow_rest) {
-    fn_ = std::string(fn);
-    names_.assign(names.begin(), names.end());
+Params::Params(std::string_view fn, const Args& args, std::initializer_list<const char*> names)
+    : fn_(fn), names_(names.begin(), names.end()) {
     const size_t n = names_.size();
     values_.assign(n, Value());
     given_.assign(n, false);
+    if (args.pos.size() > n)
+        fail(fn, "() takes at most ", n, " argument", n == 1 ? "" : "s", " (", args.pos.size(),
+             " given)");
     for (size_t i = 0; i < args.pos.size(); ++i) {
-        if (i < n) {
-            values_[i] = args.pos[i];
-            given_[i] = true;
-        } else if (allow_rest) {
-            rest_.push_back(args.pos[i]);
-        } else {
-            fail(fn, "() takes at most ", n, " argument", n == 1 ? "" : "s", " (", args.pos.size(), " given)");
-        }
+        values_[i] = args.pos[i];
+        given_[i] = true;
     }
     for (const auto& [k, v] : args.kw) {
         size_t i = 0;
@@ -175,16 +176,6 @@ void Params::bind(std::string_view fn, const Args& args, std::initializer_list<c
         values_[i] = v;
         given_[i] = true;
     }
-}
-
-Params::Params(std::string_view fn, const Args& args, std::initializer_list<const char*> names) {
-    bind(fn, args, names, false);
-}
-
-Params Params::with_rest(std::string_view fn, const Args& args, std::initializer_list<const char*> names) {
-    Params p;
-    p.bind(fn, args, names, true);
-    return p;
 }
 
 const Value& Params::need(size_t i) const {

@@ -11,7 +11,7 @@ namespace {
 
 // A runtime error that already names its place in the template.
 class LocatedError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
@@ -64,7 +64,8 @@ void Interp::tick() {
 
 void Interp::check_size(size_t bytes) const {
     if (bytes > limits_.max_output_bytes)
-        fail("template output or value larger than the limit of ", limits_.max_output_bytes, " bytes");
+        fail("template output or value larger than the limit of ", limits_.max_output_bytes,
+             " bytes");
 }
 
 void Interp::emit(std::string_view s) {
@@ -108,19 +109,26 @@ Interp::Flow Interp::exec(const Node& n, const FramePtr& frame) {
         DepthScope depth(*this);
         tick();
         switch (n.kind) {
-            case NodeKind::Text: emit(n.text); return Flow::Normal;
+            case NodeKind::Text:
+                emit(n.text);
+                return Flow::Normal;
             case NodeKind::Output: {
                 const Value v = eval(*n.expr, frame);
-                if (v.is_string()) emit(v.str());
-                else emit(to_str(v));
+                if (v.is_string())
+                    emit(v.str());
+                else
+                    emit(to_str(v));
                 return Flow::Normal;
             }
             case NodeKind::If:
                 for (const auto& [cond, body] : n.branches)
                     if (!cond || truthy(eval(*cond, frame))) return exec_body(body, frame);
                 return Flow::Normal;
-            case NodeKind::For: return exec_for(n, frame);
-            case NodeKind::Set: exec_set(*n.target, eval(*n.expr, frame), frame); return Flow::Normal;
+            case NodeKind::For:
+                return exec_for(n, frame);
+            case NodeKind::Set:
+                exec_set(*n.target, eval(*n.expr, frame), frame);
+                return Flow::Normal;
             case NodeKind::SetBlock: {
                 auto [text, flow] = capture(n.body, frame);
                 Value v(std::move(text));
@@ -128,12 +136,14 @@ Interp::Flow Interp::exec(const Node& n, const FramePtr& frame) {
                 exec_set(*n.target, std::move(v), frame);
                 return flow;
             }
-            case NodeKind::Macro: frame->set(n.macro->name, make_macro(n.macro, frame, Value())); return Flow::Normal;
+            case NodeKind::Macro:
+                frame->set(n.macro->name, make_macro(n.macro, frame));
+                return Flow::Normal;
             case NodeKind::CallBlock: {
                 const Expr& call_expr = *n.expr;
                 Value callee = eval(*call_expr.a, frame);
                 Args args = eval_args(call_expr.args, frame);
-                args.kw.emplace_back("caller", make_macro(n.macro, frame, Value()));
+                args.kw.emplace_back("caller", make_macro(n.macro, frame));
                 emit(to_str(call(callee, args)));
                 return Flow::Normal;
             }
@@ -147,7 +157,8 @@ Interp::Flow Interp::exec(const Node& n, const FramePtr& frame) {
                 inner->parent = frame;
                 std::vector<Value> values;
                 for (const auto& [target, value] : n.assigns) values.push_back(eval(*value, frame));
-                for (size_t i = 0; i < values.size(); ++i) exec_set(*n.assigns[i].first, std::move(values[i]), inner);
+                for (size_t i = 0; i < values.size(); ++i)
+                    exec_set(*n.assigns[i].first, std::move(values[i]), inner);
                 return exec_body(n.body, inner);
             }
             case NodeKind::Scope: {
@@ -155,8 +166,10 @@ Interp::Flow Interp::exec(const Node& n, const FramePtr& frame) {
                 inner->parent = frame;
                 return exec_body(n.body, inner);
             }
-            case NodeKind::Break: return Flow::Break;
-            case NodeKind::Continue: return Flow::Continue;
+            case NodeKind::Break:
+                return Flow::Break;
+            case NodeKind::Continue:
+                return Flow::Continue;
         }
         return Flow::Normal;
     } catch (const LocatedError&) {
@@ -165,7 +178,8 @@ Interp::Flow Interp::exec(const Node& n, const FramePtr& frame) {
         throw;
     } catch (const Error& e) {
         const auto [line, col] = src_.line_col(n.pos);
-        throw LocatedError(str_cat("template error at line ", line, ", column ", col, ": ", e.what()));
+        throw LocatedError(
+            str_cat("template error at line ", line, ", column ", col, ": ", e.what()));
     }
 }
 
@@ -185,7 +199,8 @@ void Interp::exec_set(const Expr& target, Value v, const FramePtr& frame) {
     std::vector<Value> items = iterate(v);
     const size_t n = target.items.size();
     if (items.size() > n) fail("too many values to unpack (expected ", n, ")");
-    if (items.size() < n) fail("not enough values to unpack (expected ", n, ", got ", items.size(), ")");
+    if (items.size() < n)
+        fail("not enough values to unpack (expected ", n, ", got ", items.size(), ")");
     for (size_t i = 0; i < n; ++i) exec_set(*target.items[i], std::move(items[i]), frame);
 }
 
@@ -203,7 +218,7 @@ Value Interp::apply_filter_chain(const Expr& chain, Value input, const FramePtr&
     return out;
 }
 
-Value Interp::make_macro(const std::shared_ptr<MacroDef>& def, const FramePtr& closure, Value) {
+Value Interp::make_macro(const std::shared_ptr<MacroDef>& def, const FramePtr& closure) {
     const MacroDef* d = def.get();
     Value m = Value::callable(def->name, [d, closure](Interp& in, Args& args) -> Value {
         DepthScope depth(in);
@@ -224,7 +239,8 @@ Value Interp::make_macro(const std::shared_ptr<MacroDef>& def, const FramePtr& c
                 f->set(name, args.pos[i]);
                 continue;
             }
-            auto it = std::find_if(kw.begin(), kw.end(), [&](const auto& p) { return p.first == name; });
+            auto it =
+                std::find_if(kw.begin(), kw.end(), [&](const auto& p) { return p.first == name; });
             if (it != kw.end()) {
                 f->set(name, std::move(it->second));
                 kw.erase(it);
@@ -252,7 +268,8 @@ Interp::Flow Interp::exec_for(const Node& n, const FramePtr& frame) {
     return run_loop(n, iterable, frame, 1);
 }
 
-Interp::Flow Interp::run_loop(const Node& n, const Value& iterable, const FramePtr& frame, int depth) {
+Interp::Flow Interp::run_loop(const Node& n, const Value& iterable, const FramePtr& frame,
+                              int depth) {
     std::vector<Value> items = iterate(iterable);
     if (n.cond) {
         std::vector<Value> kept;
@@ -274,11 +291,25 @@ Interp::Flow Interp::run_loop(const Node& n, const Value& iterable, const FrameP
     }
 
     // loop: one object per loop run, its attributes updated in place every iteration.
-    enum Slot { Index, Index0, RevIndex, RevIndex0, First, Last, Length, Depth, Depth0, Prev, Next, Cycle, Changed };
+    enum Slot {
+        Index,
+        Index0,
+        RevIndex,
+        RevIndex0,
+        First,
+        Last,
+        Length,
+        Depth,
+        Depth0,
+        Prev,
+        Next,
+        Cycle,
+        Changed
+    };
     auto loop = std::make_shared<ObjectData>();
     loop->type = ObjectData::Type::Loop;
-    for (const char* name : {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth",
-                             "depth0", "previtem", "nextitem", "cycle", "changed"})
+    for (const char* name : {"index", "index0", "revindex", "revindex0", "first", "last", "length",
+                             "depth", "depth0", "previtem", "nextitem", "cycle", "changed"})
         loop->attrs.emplace_back(name, Value());
     std::weak_ptr<ObjectData> weak = loop;
     loop->attrs[Cycle].second = Value::callable("cycle", [weak](Interp&, Args& a) -> Value {
@@ -289,12 +320,13 @@ Interp::Flow Interp::run_loop(const Node& n, const Value& iterable, const FrameP
         return a.pos[static_cast<size_t>(i) % a.pos.size()];
     });
     auto last_changed = std::make_shared<std::optional<Value>>();
-    loop->attrs[Changed].second = Value::callable("changed", [last_changed](Interp&, Args& a) -> Value {
-        Value now = Value::tuple(a.pos);
-        if (*last_changed && equal(**last_changed, now)) return Value::boolean(false);
-        *last_changed = std::move(now);
-        return Value::boolean(true);
-    });
+    loop->attrs[Changed].second =
+        Value::callable("changed", [last_changed](Interp&, Args& a) -> Value {
+            Value now = Value::tuple(a.pos);
+            if (*last_changed && equal(**last_changed, now)) return Value::boolean(false);
+            *last_changed = std::move(now);
+            return Value::boolean(true);
+        });
     if (n.recursive) {
         loop->call = [&n, frame, depth](Interp& in, Args& a) -> Value {
             if (a.pos.size() != 1 || !a.kw.empty()) fail("loop() takes exactly one argument");
@@ -398,7 +430,8 @@ Value Interp::eval(const Expr& e, const FramePtr& frame) {
         throw;
     } catch (const Error& err) {
         const auto [line, col] = src_.line_col(e.pos);
-        throw LocatedError(str_cat("template error at line ", line, ", column ", col, ": ", err.what()));
+        throw LocatedError(
+            str_cat("template error at line ", line, ", column ", col, ": ", err.what()));
     }
 }
 
@@ -408,14 +441,30 @@ Value Interp::eval_compare(const Expr& e, const FramePtr& frame) {
         Value right = eval(*e.items[i + 1], frame);
         bool ok = false;
         switch (e.cmp_ops[i]) {
-            case CompareOp::Eq: ok = equal(left, right); break;
-            case CompareOp::Ne: ok = !equal(left, right); break;
-            case CompareOp::Lt: ok = compare(left, right, CmpOp::Lt); break;
-            case CompareOp::Le: ok = compare(left, right, CmpOp::Le); break;
-            case CompareOp::Gt: ok = compare(left, right, CmpOp::Gt); break;
-            case CompareOp::Ge: ok = compare(left, right, CmpOp::Ge); break;
-            case CompareOp::In: ok = contains(right, left); break;
-            case CompareOp::NotIn: ok = !contains(right, left); break;
+            case CompareOp::Eq:
+                ok = equal(left, right);
+                break;
+            case CompareOp::Ne:
+                ok = !equal(left, right);
+                break;
+            case CompareOp::Lt:
+                ok = compare(left, right, CmpOp::Lt);
+                break;
+            case CompareOp::Le:
+                ok = compare(left, right, CmpOp::Le);
+                break;
+            case CompareOp::Gt:
+                ok = compare(left, right, CmpOp::Gt);
+                break;
+            case CompareOp::Ge:
+                ok = compare(left, right, CmpOp::Ge);
+                break;
+            case CompareOp::In:
+                ok = contains(right, left);
+                break;
+            case CompareOp::NotIn:
+                ok = !contains(right, left);
+                break;
         }
         if (!ok) return Value::boolean(false);
         left = std::move(right);
@@ -425,27 +474,34 @@ Value Interp::eval_compare(const Expr& e, const FramePtr& frame) {
 
 Value Interp::eval_inner(const Expr& e, const FramePtr& frame) {
     switch (e.kind) {
-        case ExprKind::Literal: return e.literal;
-        case ExprKind::Name: return lookup(e.name, frame);
+        case ExprKind::Literal:
+            return e.literal;
+        case ExprKind::Name:
+            return lookup(e.name, frame);
         case ExprKind::List:
         case ExprKind::Tuple: {
             std::vector<Value> items;
             items.reserve(e.items.size());
             for (const auto& x : e.items) items.push_back(eval(*x, frame));
-            return e.kind == ExprKind::List ? Value::list(std::move(items)) : Value::tuple(std::move(items));
+            return e.kind == ExprKind::List ? Value::list(std::move(items))
+                                            : Value::tuple(std::move(items));
         }
         case ExprKind::Dict: {
             Value d = Value::dict();
             for (size_t i = 0; i + 1 < e.items.size(); i += 2) {
                 Value k = eval(*e.items[i], frame);
-                if ((k.is_list() && !k.is_tuple()) || k.is_dict()) fail("unhashable type: '", type_name(k), "'");
+                if ((k.is_list() && !k.is_tuple()) || k.is_dict())
+                    fail("unhashable type: '", type_name(k), "'");
                 d.dict_data().set(std::move(k), eval(*e.items[i + 1], frame));
             }
             return d;
         }
-        case ExprKind::Neg: return negate(eval(*e.a, frame), true);
-        case ExprKind::Pos: return negate(eval(*e.a, frame), false);
-        case ExprKind::Not: return Value::boolean(!truthy(eval(*e.a, frame)));
+        case ExprKind::Neg:
+            return negate(eval(*e.a, frame), true);
+        case ExprKind::Pos:
+            return negate(eval(*e.a, frame), false);
+        case ExprKind::Not:
+            return Value::boolean(!truthy(eval(*e.a, frame)));
         case ExprKind::Binary: {
             const Value a = eval(*e.a, frame);
             const Value b = eval(*e.b, frame);
@@ -467,12 +523,15 @@ Value Interp::eval_inner(const Expr& e, const FramePtr& frame) {
             if (truthy(a)) return a;
             return eval(*e.b, frame);
         }
-        case ExprKind::Compare: return eval_compare(e, frame);
+        case ExprKind::Compare:
+            return eval_compare(e, frame);
         case ExprKind::Cond:
             if (truthy(eval(*e.b, frame))) return eval(*e.a, frame);
             if (e.c) return eval(*e.c, frame);
-            return Value::undefined("the inline if-expression evaluated to false and no else section was defined.");
-        case ExprKind::GetAttr: return getattr(eval(*e.a, frame), e.name);
+            return Value::undefined(
+                "the inline if-expression evaluated to false and no else section was defined.");
+        case ExprKind::GetAttr:
+            return getattr(eval(*e.a, frame), e.name);
         case ExprKind::GetItem: {
             const Value obj = eval(*e.a, frame);
             if (e.b->kind == ExprKind::Slice) {
@@ -484,7 +543,8 @@ Value Interp::eval_inner(const Expr& e, const FramePtr& frame) {
             }
             return getitem(obj, eval(*e.b, frame));
         }
-        case ExprKind::Slice: fail("a slice is only allowed inside [ ]");
+        case ExprKind::Slice:
+            fail("a slice is only allowed inside [ ]");
         case ExprKind::Call: {
             const Value callee = eval(*e.a, frame);
             Args args = eval_args(e.args, frame);
@@ -492,8 +552,10 @@ Value Interp::eval_inner(const Expr& e, const FramePtr& frame) {
         }
         case ExprKind::Filter: {
             Value input;
-            if (e.a) input = eval(*e.a, frame);
-            else if (block_input_) input = *block_input_;
+            if (e.a)
+                input = eval(*e.a, frame);
+            else if (block_input_)
+                input = *block_input_;
             Args args = eval_args(e.args, frame);
             return filter(e.name, std::move(input), args);
         }

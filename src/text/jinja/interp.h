@@ -20,14 +20,15 @@ namespace pangolin::jinja {
 
 // Thrown by raise_exception(): what() is exactly the template's message.
 class RaisedError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
 struct Limits {
-    size_t max_output_bytes = size_t{64} << 20;  // the rendering, and any one string built on the way
-    int max_depth = 400;                         // nesting of expressions, blocks and macro calls
-    uint64_t max_steps = 10'000'000;             // expressions evaluated + statements run (~1 s)
+    size_t max_output_bytes = size_t{64}
+                              << 20;  // the rendering, and any one string built on the way
+    int max_depth = 400;              // nesting of expressions, blocks and macro calls
+    uint64_t max_steps = 10'000'000;  // expressions evaluated + statements run (~1 s)
 };
 
 struct Frame {
@@ -40,7 +41,7 @@ struct Frame {
 using FramePtr = std::shared_ptr<Frame>;
 
 class Interp {
-public:
+  public:
     Interp(const Source& src, const Limits& limits, const std::tm& now);
     ~Interp();
     Interp(const Interp&) = delete;
@@ -60,7 +61,7 @@ public:
     // contents are dropped when rendering ends.
     void track(const Value& v) { tracked_.push_back(v); }
 
-private:
+  private:
     enum class Flow { Normal, Break, Continue };
 
     struct DepthScope {
@@ -85,7 +86,7 @@ private:
     Flow run_loop(const Node& n, const Value& iterable, const FramePtr& frame, int depth);
     void exec_set(const Expr& target, Value v, const FramePtr& frame);
     std::pair<std::string, Flow> capture(const Body& body, const FramePtr& frame);
-    Value make_macro(const std::shared_ptr<MacroDef>& def, const FramePtr& closure, Value caller);
+    Value make_macro(const std::shared_ptr<MacroDef>& def, const FramePtr& closure);
     Value apply_filter_chain(const Expr& chain, Value input, const FramePtr& frame);
 
     Value eval(const Expr& e, const FramePtr& frame);

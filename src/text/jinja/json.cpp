@@ -16,8 +16,10 @@ constexpr int k_max_json_depth = 512;
 Value convert(const nlohmann::ordered_json& j, int depth) {
     if (depth > k_max_json_depth) fail("JSON nested more than ", k_max_json_depth, " levels deep");
     switch (j.type()) {
-        case nlohmann::ordered_json::value_t::null: return Value::none();
-        case nlohmann::ordered_json::value_t::boolean: return Value::boolean(j.get<bool>());
+        case nlohmann::ordered_json::value_t::null:
+            return Value::none();
+        case nlohmann::ordered_json::value_t::boolean:
+            return Value::boolean(j.get<bool>());
         case nlohmann::ordered_json::value_t::number_integer:
             return Value::integer(j.get<int64_t>());
         case nlohmann::ordered_json::value_t::number_unsigned: {
@@ -26,8 +28,10 @@ Value convert(const nlohmann::ordered_json& j, int depth) {
                 fail("JSON integer ", u, " is too large (the limit is 2^63 - 1)");
             return Value::integer(static_cast<int64_t>(u));
         }
-        case nlohmann::ordered_json::value_t::number_float: return Value::number(j.get<double>());
-        case nlohmann::ordered_json::value_t::string: return Value(j.get<std::string>());
+        case nlohmann::ordered_json::value_t::number_float:
+            return Value::number(j.get<double>());
+        case nlohmann::ordered_json::value_t::string:
+            return Value(j.get<std::string>());
         case nlohmann::ordered_json::value_t::array: {
             std::vector<Value> items;
             items.reserve(j.size());
@@ -38,10 +42,12 @@ Value convert(const nlohmann::ordered_json& j, int depth) {
             Value d = Value::dict();
             auto& items = d.dict_data().items;
             items.reserve(j.size());
-            for (const auto& [k, e] : j.items()) items.emplace_back(Value(k), convert(e, depth + 1));
+            for (const auto& [k, e] : j.items())
+                items.emplace_back(Value(k), convert(e, depth + 1));
             return d;
         }
-        default: fail("unsupported JSON value (binary data)");
+        default:
+            fail("unsupported JSON value (binary data)");
     }
 }
 
@@ -68,13 +74,27 @@ void write_string(std::string& out, const std::string& s, bool ensure_ascii) {
         }
         ++i;
         switch (b) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
             default:
                 if (b < 0x20 || (ensure_ascii && b == 0x7F)) {
                     std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(b));
@@ -113,22 +133,38 @@ struct Writer {
 
     std::string key_text(const Value& k) const {
         switch (k.kind()) {
-            case Kind::String: return k.str();
-            case Kind::Bool: return k.as_bool() ? "true" : "false";
-            case Kind::None: return "null";
-            case Kind::Int: return std::to_string(k.as_int());
-            case Kind::Float: return float_json(k.as_double());
-            default: fail("keys must be str, int, float, bool or None, not ", type_name(k));
+            case Kind::String:
+                return k.str();
+            case Kind::Bool:
+                return k.as_bool() ? "true" : "false";
+            case Kind::None:
+                return "null";
+            case Kind::Int:
+                return std::to_string(k.as_int());
+            case Kind::Float:
+                return float_json(k.as_double());
+            default:
+                fail("keys must be str, int, float, bool or None, not ", type_name(k));
         }
     }
 
     void write(std::string& out, const Value& v, size_t level) {
         switch (v.kind()) {
-            case Kind::None: out += "null"; return;
-            case Kind::Bool: out += v.as_bool() ? "true" : "false"; return;
-            case Kind::Int: out += std::to_string(v.as_int()); return;
-            case Kind::Float: out += float_json(v.as_double()); return;
-            case Kind::String: write_string(out, v.str(), style.ensure_ascii); return;
+            case Kind::None:
+                out += "null";
+                return;
+            case Kind::Bool:
+                out += v.as_bool() ? "true" : "false";
+                return;
+            case Kind::Int:
+                out += std::to_string(v.as_int());
+                return;
+            case Kind::Float:
+                out += float_json(v.as_double());
+                return;
+            case Kind::String:
+                write_string(out, v.str(), style.ensure_ascii);
+                return;
             case Kind::List: {
                 const auto& items = v.list().items;
                 if (items.empty()) {
@@ -173,17 +209,22 @@ struct Writer {
                 active.pop_back();
                 return;
             }
-            default: fail("Object of type ", type_name(v), " is not JSON serializable");
+            default:
+                fail("Object of type ", type_name(v), " is not JSON serializable");
         }
     }
 };
 
 }  // namespace
 
-Value from_json(const nlohmann::ordered_json& j) { return convert(j, 0); }
+Value from_json(const nlohmann::ordered_json& j) {
+    return convert(j, 0);
+}
 
 std::string to_json(const Value& v, const JsonStyle& style) {
-    Writer w{style, style.item_sep.value_or(style.indent ? "," : ", "), style.key_sep.value_or(": "),
+    Writer w{style,
+             style.item_sep.value_or(style.indent ? "," : ", "),
+             style.key_sep.value_or(": "),
              {}};
     std::string out;
     w.write(out, v, 0);

@@ -44,33 +44,58 @@ void syntax_error(const Source& src, size_t offset, const std::string& message) 
 std::string describe(const Token& t) {
     const char* what = "token";
     switch (t.type) {
-        case Tok::Data: what = "template data"; break;
-        case Tok::VarBegin: what = "begin of print statement"; break;
-        case Tok::VarEnd: what = "end of print statement"; break;
-        case Tok::BlockBegin: what = "begin of statement block"; break;
-        case Tok::BlockEnd: what = "end of statement block"; break;
+        case Tok::Data:
+            what = "template data";
+            break;
+        case Tok::VarBegin:
+            what = "begin of print statement";
+            break;
+        case Tok::VarEnd:
+            what = "end of print statement";
+            break;
+        case Tok::BlockBegin:
+            what = "begin of statement block";
+            break;
+        case Tok::BlockEnd:
+            what = "end of statement block";
+            break;
         case Tok::Name:
-        case Tok::Op: return "'" + t.text + "'";
-        case Tok::String: what = "string"; break;
-        case Tok::Int: what = "integer"; break;
-        case Tok::Float: what = "float"; break;
-        case Tok::Eof: what = "end of template"; break;
+        case Tok::Op:
+            return "'" + t.text + "'";
+        case Tok::String:
+            what = "string";
+            break;
+        case Tok::Int:
+            what = "integer";
+            break;
+        case Tok::Float:
+            what = "float";
+            break;
+        case Tok::Eof:
+            what = "end of template";
+            break;
     }
     return std::string("'") + what + "'";
 }
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 bool is_name_start(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
            static_cast<unsigned char>(c) >= 0x80;
 }
-bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_name_char(char c) {
+    return is_name_start(c) || is_digit(c);
+}
+bool is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 class Lexer {
-public:
+  public:
     explicit Lexer(const Source& src) : src_(src), s_(src.text()) {}
 
     std::vector<Token> run() {
@@ -80,12 +105,14 @@ public:
         return std::move(out_);
     }
 
-private:
+  private:
     const Source& src_;
     const std::string& s_;
     std::vector<Token> out_;
 
-    bool at(size_t pos, const char* lit) const { return s_.compare(pos, std::strlen(lit), lit) == 0; }
+    bool at(size_t pos, const char* lit) const {
+        return s_.compare(pos, std::strlen(lit), lit) == 0;
+    }
 
     Token& push(Tok type, size_t pos, std::string text = {}) {
         out_.push_back(Token{type, static_cast<uint32_t>(pos), std::move(text)});
@@ -139,7 +166,8 @@ private:
             return s_.size();
         }
         const char kind = s_[tag + 1];
-        const char sign = (tag + 2 < s_.size() && (s_[tag + 2] == '-' || s_[tag + 2] == '+')) ? s_[tag + 2] : 0;
+        const char sign =
+            (tag + 2 < s_.size() && (s_[tag + 2] == '-' || s_[tag + 2] == '+')) ? s_[tag + 2] : 0;
         const size_t after = tag + 2 + (sign ? 1 : 0);
         std::string text = strip_before(pos, tag, sign, kind != '{');
         if (!text.empty()) push(Tok::Data, pos, std::move(text));
@@ -166,7 +194,8 @@ private:
     // start of the raw body, or npos when this tag is not {% raw %}.
     size_t match_raw_begin(size_t pos) const {
         pos = skip_space(pos);
-        if (!at(pos, "raw") || (pos + 3 < s_.size() && is_name_char(s_[pos + 3]))) return std::string::npos;
+        if (!at(pos, "raw") || (pos + 3 < s_.size() && is_name_char(s_[pos + 3])))
+            return std::string::npos;
         pos = skip_space(pos + 3);
         if (at(pos, "-%}")) return skip_space(pos + 3);
         if (at(pos, "%}")) return pos + 2;
@@ -175,7 +204,8 @@ private:
 
     size_t raw(size_t tag, size_t body) {
         for (size_t q = body; (q = s_.find("{%", q)) != std::string::npos; ++q) {
-            const char sign = (q + 2 < s_.size() && (s_[q + 2] == '-' || s_[q + 2] == '+')) ? s_[q + 2] : 0;
+            const char sign =
+                (q + 2 < s_.size() && (s_[q + 2] == '-' || s_[q + 2] == '+')) ? s_[q + 2] : 0;
             size_t p = skip_space(q + 2 + (sign ? 1 : 0));
             if (!at(p, "endraw")) continue;
             p = skip_space(p + 6);
@@ -236,22 +266,29 @@ private:
         }
         int base = 10;
         size_t p = pos, digits_start = pos;
-        if (s_[pos] == '0' && pos + 1 < s_.size() && std::strchr("bBoOxX", s_[pos + 1]) && s_[pos + 1]) {
+        if (s_[pos] == '0' && pos + 1 < s_.size() && std::strchr("bBoOxX", s_[pos + 1]) &&
+            s_[pos + 1]) {
             const char b = static_cast<char>(s_[pos + 1] | 0x20);
             base = b == 'b' ? 2 : b == 'o' ? 8 : 16;
             p = digits_start = pos + 2;
             auto ok = [&](char c) {
                 c = static_cast<char>(c | 0x20);
-                return base == 16 ? (is_digit(c) || (c >= 'a' && c <= 'f')) : (c >= '0' && c < '0' + base);
+                return base == 16 ? (is_digit(c) || (c >= 'a' && c <= 'f'))
+                                  : (c >= '0' && c < '0' + base);
             };
-            while (p < s_.size() && (ok(s_[p]) || (s_[p] == '_' && p + 1 < s_.size() && ok(s_[p + 1])))) ++p;
+            while (p < s_.size() &&
+                   (ok(s_[p]) || (s_[p] == '_' && p + 1 < s_.size() && ok(s_[p + 1]))))
+                ++p;
             if (p == digits_start) syntax_error(src_, pos, "invalid integer literal");
         } else if (s_[pos] == '0') {
-            while (p < s_.size() && (s_[p] == '0' || (s_[p] == '_' && p + 1 < s_.size() && s_[p + 1] == '0'))) ++p;
+            while (p < s_.size() &&
+                   (s_[p] == '0' || (s_[p] == '_' && p + 1 < s_.size() && s_[p + 1] == '0')))
+                ++p;
         } else {
             p = scan_digits(pos);
         }
-        const std::string t = without_underscores(std::string_view(s_).substr(digits_start, p - digits_start));
+        const std::string t =
+            without_underscores(std::string_view(s_).substr(digits_start, p - digits_start));
         int64_t v = 0;
         const auto r = std::from_chars(t.data(), t.data() + t.size(), v, base);
         if (r.ec != std::errc()) syntax_error(src_, pos, "integer literal too large");
@@ -283,17 +320,38 @@ private:
             const char e = s_[p + 1];
             p += 2;
             switch (e) {
-                case '\n': break;
-                case '\\': value += '\\'; break;
-                case '\'': value += '\''; break;
-                case '"': value += '"'; break;
-                case 'a': value += '\a'; break;
-                case 'b': value += '\b'; break;
-                case 'f': value += '\f'; break;
-                case 'n': value += '\n'; break;
-                case 'r': value += '\r'; break;
-                case 't': value += '\t'; break;
-                case 'v': value += '\v'; break;
+                case '\n':
+                    break;
+                case '\\':
+                    value += '\\';
+                    break;
+                case '\'':
+                    value += '\'';
+                    break;
+                case '"':
+                    value += '"';
+                    break;
+                case 'a':
+                    value += '\a';
+                    break;
+                case 'b':
+                    value += '\b';
+                    break;
+                case 'f':
+                    value += '\f';
+                    break;
+                case 'n':
+                    value += '\n';
+                    break;
+                case 'r':
+                    value += '\r';
+                    break;
+                case 't':
+                    value += '\t';
+                    break;
+                case 'v':
+                    value += '\v';
+                    break;
                 case 'x':
                 case 'u':
                 case 'U': {
@@ -308,11 +366,13 @@ private:
                     utf8::append(value, cp);
                     break;
                 }
-                case 'N': syntax_error(src_, pos, "\\N{...} escapes are not supported");
+                case 'N':
+                    syntax_error(src_, pos, "\\N{...} escapes are not supported");
                 default:
                     if (e >= '0' && e <= '7') {
                         char32_t cp = static_cast<char32_t>(e - '0');
-                        for (int k = 0; k < 2 && p < s_.size() && s_[p] >= '0' && s_[p] <= '7'; ++k, ++p)
+                        for (int k = 0; k < 2 && p < s_.size() && s_[p] >= '0' && s_[p] <= '7';
+                             ++k, ++p)
                             cp = cp * 8 + static_cast<char32_t>(s_[p] - '0');
                         utf8::append(value, cp);
                     } else {
@@ -374,13 +434,18 @@ private:
             utf8::append(ch, utf8::decode(s_, next));
             syntax_error(src_, pos, "unexpected char '" + ch + "'");
         }
-        if (c == '(') balance.push_back(')');
-        else if (c == '[') balance.push_back(']');
-        else if (c == '{') balance.push_back('}');
+        if (c == '(')
+            balance.push_back(')');
+        else if (c == '[')
+            balance.push_back(']');
+        else if (c == '{')
+            balance.push_back('}');
         else if (c == ')' || c == ']' || c == '}') {
             if (balance.empty()) syntax_error(src_, pos, std::string("unexpected '") + c + "'");
             if (balance.back() != c)
-                syntax_error(src_, pos, std::string("unexpected '") + c + "', expected '" + balance.back() + "'");
+                syntax_error(
+                    src_, pos,
+                    std::string("unexpected '") + c + "', expected '" + balance.back() + "'");
             balance.pop_back();
         }
         push(Tok::Op, pos, std::string(1, c));
@@ -390,6 +455,8 @@ private:
 
 }  // namespace
 
-std::vector<Token> tokenize(const Source& src) { return Lexer(src).run(); }
+std::vector<Token> tokenize(const Source& src) {
+    return Lexer(src).run();
+}
 
 }  // namespace pangolin::jinja

@@ -13,13 +13,13 @@ namespace pangolin::jinja {
 
 // The template text after newline normalization, with line/column lookup for messages.
 class Source {
-public:
+  public:
     explicit Source(std::string_view raw);  // throws Error on malformed UTF-8
     const std::string& text() const { return text_; }
     // 1-based line and column (in code points) of a byte offset.
     std::pair<int, int> line_col(size_t offset) const;
 
-private:
+  private:
     std::string text_;
     std::vector<size_t> line_starts_;
 };

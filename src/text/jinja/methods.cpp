@@ -18,7 +18,8 @@ std::pair<size_t, size_t> byte_range(const std::string& s, const Value& start, c
     const auto n = static_cast<int64_t>(offs.size()) - 1;
     auto clamp = [n](const Value& v, int64_t fallback) {
         if (v.is_none() || v.is_undefined()) return fallback;
-        if (!v.is_integral()) fail("slice indices must be integers or None or have an __index__ method");
+        if (!v.is_integral())
+            fail("slice indices must be integers or None or have an __index__ method");
         int64_t i = v.as_int();
         if (i < 0) i = std::max<int64_t>(0, i + n);
         return std::min(i, n);
@@ -49,13 +50,18 @@ Value str_startswith_impl(const Value& self, Args& args, bool ends, const char* 
     }
     for (const auto& c : candidates) {
         if (c.size() > view.size()) continue;
-        if (ends ? view.substr(view.size() - c.size()) == c : view.substr(0, c.size()) == c) return Value::boolean(true);
+        if (ends ? view.substr(view.size() - c.size()) == c : view.substr(0, c.size()) == c)
+            return Value::boolean(true);
     }
     return Value::boolean(false);
 }
 
-Value m_startswith(Interp&, const Value& self, Args& args) { return str_startswith_impl(self, args, false, "startswith"); }
-Value m_endswith(Interp&, const Value& self, Args& args) { return str_startswith_impl(self, args, true, "endswith"); }
+Value m_startswith(Interp&, const Value& self, Args& args) {
+    return str_startswith_impl(self, args, false, "startswith");
+}
+Value m_endswith(Interp&, const Value& self, Args& args) {
+    return str_startswith_impl(self, args, true, "endswith");
+}
 
 std::vector<Value> split_whitespace(std::string_view s, int64_t maxsplit, bool from_right) {
     // Python str.split()/rsplit() with no separator: runs of whitespace, ends ignored.
@@ -82,7 +88,9 @@ std::vector<Value> split_whitespace(std::string_view s, int64_t maxsplit, bool f
     }
     const auto k = static_cast<size_t>(maxsplit);
     if (!from_right) {
-        for (size_t w = 0; w < k; ++w) out.emplace_back(std::string(s.substr(words[w].first, words[w].second - words[w].first)));
+        for (size_t w = 0; w < k; ++w)
+            out.emplace_back(
+                std::string(s.substr(words[w].first, words[w].second - words[w].first)));
         std::string_view rest = s.substr(words[k].first);
         out.emplace_back(std::string(rest));
     } else {
@@ -90,7 +98,8 @@ std::vector<Value> split_whitespace(std::string_view s, int64_t maxsplit, bool f
         const size_t end = words[first_kept - 1].second;
         out.emplace_back(std::string(s.substr(0, end)));
         for (size_t w = first_kept; w < words.size(); ++w)
-            out.emplace_back(std::string(s.substr(words[w].first, words[w].second - words[w].first)));
+            out.emplace_back(
+                std::string(s.substr(words[w].first, words[w].second - words[w].first)));
     }
     return out;
 }
@@ -99,7 +108,8 @@ Value split_impl(const Value& self, Args& args, bool from_right) {
     Params p(from_right ? "rsplit" : "split", args, {"sep", "maxsplit"});
     const std::string& s = self.str();
     const int64_t maxsplit = p.has(1) ? int_arg("split", p.get(1), "maxsplit") : -1;
-    if (!p.has(0) || p.get(0).is_none()) return Value::list(split_whitespace(s, maxsplit, from_right));
+    if (!p.has(0) || p.get(0).is_none())
+        return Value::list(split_whitespace(s, maxsplit, from_right));
     const std::string sep = sub_arg("split", p.get(0));
     if (sep.empty()) fail("empty separator");
     std::vector<Value> out;
@@ -107,7 +117,8 @@ Value split_impl(const Value& self, Args& args, bool from_right) {
         size_t start = 0;
         int64_t splits = 0;
         size_t at;
-        while ((maxsplit < 0 || splits < maxsplit) && (at = s.find(sep, start)) != std::string::npos) {
+        while ((maxsplit < 0 || splits < maxsplit) &&
+               (at = s.find(sep, start)) != std::string::npos) {
             out.emplace_back(s.substr(start, at - start));
             start = at + sep.size();
             ++splits;
@@ -131,8 +142,12 @@ Value split_impl(const Value& self, Args& args, bool from_right) {
     return Value::list(std::move(out));
 }
 
-Value m_split(Interp&, const Value& self, Args& args) { return split_impl(self, args, false); }
-Value m_rsplit(Interp&, const Value& self, Args& args) { return split_impl(self, args, true); }
+Value m_split(Interp&, const Value& self, Args& args) {
+    return split_impl(self, args, false);
+}
+Value m_rsplit(Interp&, const Value& self, Args& args) {
+    return split_impl(self, args, true);
+}
 
 Value strip_impl(const Value& self, Args& args, bool left, bool right) {
     Params p("strip", args, {"chars"});
@@ -143,14 +158,21 @@ Value strip_impl(const Value& self, Args& args, bool left, bool right) {
     return Value(std::string(utf8::strip(self.str(), nullptr, left, right)));
 }
 
-Value m_strip(Interp&, const Value& self, Args& args) { return strip_impl(self, args, true, true); }
-Value m_lstrip(Interp&, const Value& self, Args& args) { return strip_impl(self, args, true, false); }
-Value m_rstrip(Interp&, const Value& self, Args& args) { return strip_impl(self, args, false, true); }
+Value m_strip(Interp&, const Value& self, Args& args) {
+    return strip_impl(self, args, true, true);
+}
+Value m_lstrip(Interp&, const Value& self, Args& args) {
+    return strip_impl(self, args, true, false);
+}
+Value m_rstrip(Interp&, const Value& self, Args& args) {
+    return strip_impl(self, args, false, true);
+}
 
 }  // namespace
 
 // Python str.replace (also used by the `replace` filter).
-std::string py_replace(Interp& in, const std::string& s, const std::string& old, const std::string& repl, int64_t count) {
+std::string py_replace(Interp& in, const std::string& s, const std::string& old,
+                       const std::string& repl, int64_t count) {
     std::string out;
     int64_t done = 0;
     if (old.empty()) {
@@ -183,7 +205,8 @@ namespace {
 Value m_replace(Interp& in, const Value& self, Args& args) {
     Params p("replace", args, {"old", "new", "count"});
     const int64_t count = p.has(2) ? int_arg("replace", p.get(2), "count") : -1;
-    return Value(py_replace(in, self.str(), sub_arg("replace", p.get(0)), sub_arg("replace", p.get(1)), count));
+    return Value(py_replace(in, self.str(), sub_arg("replace", p.get(0)),
+                            sub_arg("replace", p.get(1)), count));
 }
 
 Value m_upper(Interp&, const Value& self, Args& args) {
@@ -221,10 +244,18 @@ Value find_impl(const Value& self, Args& args, bool from_right, bool raise, cons
     return Value::integer(static_cast<int64_t>(utf8::index_of_byte(s, b + at)));
 }
 
-Value m_find(Interp&, const Value& self, Args& args) { return find_impl(self, args, false, false, "find"); }
-Value m_rfind(Interp&, const Value& self, Args& args) { return find_impl(self, args, true, false, "rfind"); }
-Value m_index(Interp&, const Value& self, Args& args) { return find_impl(self, args, false, true, "index"); }
-Value m_rindex(Interp&, const Value& self, Args& args) { return find_impl(self, args, true, true, "rindex"); }
+Value m_find(Interp&, const Value& self, Args& args) {
+    return find_impl(self, args, false, false, "find");
+}
+Value m_rfind(Interp&, const Value& self, Args& args) {
+    return find_impl(self, args, true, false, "rfind");
+}
+Value m_index(Interp&, const Value& self, Args& args) {
+    return find_impl(self, args, false, true, "index");
+}
+Value m_rindex(Interp&, const Value& self, Args& args) {
+    return find_impl(self, args, true, true, "rindex");
+}
 
 Value m_count(Interp&, const Value& self, Args& args) {
     Params p("count", args, {"sub", "start", "end"});
@@ -234,7 +265,9 @@ Value m_count(Interp&, const Value& self, Args& args) {
     const std::string_view view(s.data() + b, e - b);
     if (sub.empty()) return Value::integer(static_cast<int64_t>(utf8::length(view) + 1));
     int64_t n = 0;
-    for (size_t at = view.find(sub); at != std::string_view::npos; at = view.find(sub, at + sub.size())) ++n;
+    for (size_t at = view.find(sub); at != std::string_view::npos;
+         at = view.find(sub, at + sub.size()))
+        ++n;
     return Value::integer(n);
 }
 
@@ -243,7 +276,8 @@ Value m_join(Interp& in, const Value& self, Args& args) {
     std::string out;
     size_t i = 0;
     for (const Value& v : iterate(p.get(0))) {
-        if (!v.is_string()) fail("sequence item ", i, ": expected str instance, ", type_name(v), " found");
+        if (!v.is_string())
+            fail("sequence item ", i, ": expected str instance, ", type_name(v), " found");
         if (i++) out += self.str();
         out += v.str();
         in.check_size(out.size());
@@ -251,7 +285,9 @@ Value m_join(Interp& in, const Value& self, Args& args) {
     return Value(std::move(out));
 }
 
-Value m_format(Interp& in, const Value& self, Args& args) { return Value(str_format(in, self.str(), args)); }
+Value m_format(Interp& in, const Value& self, Args& args) {
+    return Value(str_format(in, self.str(), args));
+}
 
 template <bool (*Pred)(char32_t)>
 Value char_class(Interp&, const Value& self, Args&) {
@@ -272,8 +308,12 @@ Value case_check(const Value& self, bool want_upper) {
     }
     return Value::boolean(cased);
 }
-Value m_isupper(Interp&, const Value& self, Args&) { return case_check(self, true); }
-Value m_islower(Interp&, const Value& self, Args&) { return case_check(self, false); }
+Value m_isupper(Interp&, const Value& self, Args&) {
+    return case_check(self, true);
+}
+Value m_islower(Interp&, const Value& self, Args&) {
+    return case_check(self, false);
+}
 
 Value pad_impl(Interp& in, const Value& self, Args& args, int mode, const char* fn) {
     Params p(fn, args, {"width", "fillchar"});
@@ -286,17 +326,25 @@ Value pad_impl(Interp& in, const Value& self, Args& args, int mode, const char* 
     in.check_size(static_cast<size_t>(width) * fill.size());
     const int64_t marg = width - len;
     int64_t left = 0;
-    if (mode == 0) left = marg / 2 + (marg & width & 1);  // CPython's centering
-    else if (mode == 2) left = marg;
+    if (mode == 0)
+        left = marg / 2 + (marg & width & 1);  // CPython's centering
+    else if (mode == 2)
+        left = marg;
     std::string out;
     for (int64_t i = 0; i < left; ++i) out += fill;
     out += s;
     for (int64_t i = 0; i < marg - left; ++i) out += fill;
     return Value(std::move(out));
 }
-Value m_center(Interp& in, const Value& self, Args& args) { return pad_impl(in, self, args, 0, "center"); }
-Value m_ljust(Interp& in, const Value& self, Args& args) { return pad_impl(in, self, args, 1, "ljust"); }
-Value m_rjust(Interp& in, const Value& self, Args& args) { return pad_impl(in, self, args, 2, "rjust"); }
+Value m_center(Interp& in, const Value& self, Args& args) {
+    return pad_impl(in, self, args, 0, "center");
+}
+Value m_ljust(Interp& in, const Value& self, Args& args) {
+    return pad_impl(in, self, args, 1, "ljust");
+}
+Value m_rjust(Interp& in, const Value& self, Args& args) {
+    return pad_impl(in, self, args, 2, "rjust");
+}
 
 Value m_zfill(Interp& in, const Value& self, Args& args) {
     Params p("zfill", args, {"width"});
@@ -319,11 +367,16 @@ Value partition_impl(const Value& self, Args& args, bool from_right) {
     const std::string& s = self.str();
     const size_t at = from_right ? s.rfind(sep) : s.find(sep);
     if (at == std::string::npos)
-        return from_right ? Value::tuple({Value(""), Value(""), self}) : Value::tuple({self, Value(""), Value("")});
+        return from_right ? Value::tuple({Value(""), Value(""), self})
+                          : Value::tuple({self, Value(""), Value("")});
     return Value::tuple({Value(s.substr(0, at)), Value(sep), Value(s.substr(at + sep.size()))});
 }
-Value m_partition(Interp&, const Value& self, Args& args) { return partition_impl(self, args, false); }
-Value m_rpartition(Interp&, const Value& self, Args& args) { return partition_impl(self, args, true); }
+Value m_partition(Interp&, const Value& self, Args& args) {
+    return partition_impl(self, args, false);
+}
+Value m_rpartition(Interp&, const Value& self, Args& args) {
+    return partition_impl(self, args, true);
+}
 
 Value m_splitlines(Interp&, const Value& self, Args& args) {
     Params p("splitlines", args, {"keepends"});
@@ -356,7 +409,8 @@ Value m_removesuffix(Interp&, const Value& self, Args& args) {
     Params p("removesuffix", args, {"suffix"});
     const std::string suf = sub_arg("removesuffix", p.get(0));
     const std::string& s = self.str();
-    if (!suf.empty() && s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0)
+    if (!suf.empty() && s.size() >= suf.size() &&
+        s.compare(s.size() - suf.size(), suf.size(), suf) == 0)
         return Value(s.substr(0, s.size() - suf.size()));
     return self;
 }
@@ -382,7 +436,8 @@ Value m_values(Interp&, const Value& self, Args& args) {
 Value m_get(Interp&, const Value& self, Args& args) {
     Params p("get", args, {"key", "default"});
     const Value& key = p.get(0);
-    if ((key.is_list() && !key.is_tuple()) || key.is_dict()) fail("unhashable type: '", type_name(key), "'");
+    if ((key.is_list() && !key.is_tuple()) || key.is_dict())
+        fail("unhashable type: '", type_name(key), "'");
     if (const Value* v = self.dict_data().find(key)) return *v;
     return p.get_or(1, Value::none());
 }
@@ -414,7 +469,8 @@ bool reaches(const Value& from, const void* target, int depth) {
             for (const auto& [k, v] : from.object().attrs)
                 if (reaches(v, target, depth + 1)) return true;
             return false;
-        default: return false;
+        default:
+            return false;
     }
 }
 
@@ -470,23 +526,53 @@ struct Entry {
 };
 
 const Entry k_str_methods[] = {
-    {"startswith", m_startswith}, {"endswith", m_endswith}, {"split", m_split}, {"rsplit", m_rsplit},
-    {"strip", m_strip}, {"lstrip", m_lstrip}, {"rstrip", m_rstrip}, {"replace", m_replace},
-    {"upper", m_upper}, {"lower", m_lower}, {"casefold", m_lower}, {"title", m_title},
-    {"capitalize", m_capitalize}, {"swapcase", m_swapcase}, {"find", m_find}, {"rfind", m_rfind},
-    {"index", m_index}, {"rindex", m_rindex}, {"count", m_count}, {"join", m_join}, {"format", m_format},
-    {"isdigit", char_class<utf8::is_digit>}, {"isdecimal", char_class<utf8::is_digit>},
-    {"isnumeric", char_class<utf8::is_digit>}, {"isalpha", char_class<utf8::is_alpha>},
-    {"isalnum", char_class<utf8::is_alnum>}, {"isspace", char_class<utf8::is_space>},
-    {"isupper", m_isupper}, {"islower", m_islower}, {"center", m_center}, {"ljust", m_ljust},
-    {"rjust", m_rjust}, {"zfill", m_zfill}, {"partition", m_partition}, {"rpartition", m_rpartition},
-    {"splitlines", m_splitlines}, {"removeprefix", m_removeprefix}, {"removesuffix", m_removesuffix},
+    {"startswith", m_startswith},
+    {"endswith", m_endswith},
+    {"split", m_split},
+    {"rsplit", m_rsplit},
+    {"strip", m_strip},
+    {"lstrip", m_lstrip},
+    {"rstrip", m_rstrip},
+    {"replace", m_replace},
+    {"upper", m_upper},
+    {"lower", m_lower},
+    {"casefold", m_lower},
+    {"title", m_title},
+    {"capitalize", m_capitalize},
+    {"swapcase", m_swapcase},
+    {"find", m_find},
+    {"rfind", m_rfind},
+    {"index", m_index},
+    {"rindex", m_rindex},
+    {"count", m_count},
+    {"join", m_join},
+    {"format", m_format},
+    {"isdigit", char_class<utf8::is_digit>},
+    {"isdecimal", char_class<utf8::is_digit>},
+    {"isnumeric", char_class<utf8::is_digit>},
+    {"isalpha", char_class<utf8::is_alpha>},
+    {"isalnum", char_class<utf8::is_alnum>},
+    {"isspace", char_class<utf8::is_space>},
+    {"isupper", m_isupper},
+    {"islower", m_islower},
+    {"center", m_center},
+    {"ljust", m_ljust},
+    {"rjust", m_rjust},
+    {"zfill", m_zfill},
+    {"partition", m_partition},
+    {"rpartition", m_rpartition},
+    {"splitlines", m_splitlines},
+    {"removeprefix", m_removeprefix},
+    {"removesuffix", m_removesuffix},
 };
 const Entry k_dict_methods[] = {
     {"items", m_items}, {"keys", m_keys}, {"values", m_values}, {"get", m_get}, {"copy", m_copy},
 };
 const Entry k_list_methods[] = {
-    {"append", m_append}, {"index", m_list_index}, {"count", m_list_count}, {"copy", m_copy},
+    {"append", m_append},
+    {"index", m_list_index},
+    {"count", m_list_count},
+    {"copy", m_copy},
 };
 const Entry k_cycler_methods[] = {{"next", m_cycler_next}, {"reset", m_cycler_reset}};
 
@@ -502,16 +588,24 @@ Method lookup(const Entry (&table)[N], const std::string& name) {
 bool find_method(const Value& obj, const std::string& name, Value& out) {
     Method fn = nullptr;
     switch (obj.kind()) {
-        case Kind::String: fn = lookup(k_str_methods, name); break;
-        case Kind::Dict: fn = lookup(k_dict_methods, name); break;
-        case Kind::List: fn = lookup(k_list_methods, name); break;
+        case Kind::String:
+            fn = lookup(k_str_methods, name);
+            break;
+        case Kind::Dict:
+            fn = lookup(k_dict_methods, name);
+            break;
+        case Kind::List:
+            fn = lookup(k_list_methods, name);
+            break;
         case Kind::Object:
             if (obj.object().type == ObjectData::Type::Cycler) fn = lookup(k_cycler_methods, name);
             break;
-        default: break;
+        default:
+            break;
     }
     if (!fn) return false;
-    out = Value::callable(name, [fn, self = obj](Interp& in, Args& args) { return fn(in, self, args); });
+    out = Value::callable(name,
+                          [fn, self = obj](Interp& in, Args& args) { return fn(in, self, args); });
     return true;
 }
 

@@ -12,22 +12,33 @@ namespace {
 
 const char* op_symbol(BinOp op) {
     switch (op) {
-        case BinOp::Add: return "+";
-        case BinOp::Sub: return "-";
-        case BinOp::Mul: return "*";
-        case BinOp::Div: return "/";
-        case BinOp::FloorDiv: return "//";
-        case BinOp::Mod: return "%";
-        case BinOp::Pow: return "** or pow()";
-        default: return "~";
+        case BinOp::Add:
+            return "+";
+        case BinOp::Sub:
+            return "-";
+        case BinOp::Mul:
+            return "*";
+        case BinOp::Div:
+            return "/";
+        case BinOp::FloorDiv:
+            return "//";
+        case BinOp::Mod:
+            return "%";
+        case BinOp::Pow:
+            return "** or pow()";
+        default:
+            return "~";
     }
 }
 
 [[noreturn]] void unsupported(BinOp op, const Value& a, const Value& b) {
-    fail("unsupported operand type(s) for ", op_symbol(op), ": '", type_name(a), "' and '", type_name(b), "'");
+    fail("unsupported operand type(s) for ", op_symbol(op), ": '", type_name(a), "' and '",
+         type_name(b), "'");
 }
 
-[[noreturn]] void overflow() { fail("integer result does not fit in 64 bits"); }
+[[noreturn]] void overflow() {
+    fail("integer result does not fit in 64 bits");
+}
 
 int64_t int_pow(int64_t base, int64_t exp) {
     int64_t result = 1;
@@ -42,7 +53,8 @@ int64_t int_pow(int64_t base, int64_t exp) {
 
 Value repeat_string(Interp& in, const std::string& s, int64_t n) {
     if (n <= 0 || s.empty()) return Value(std::string());
-    if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / s.size()) in.check_size(SIZE_MAX);
+    if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / s.size())
+        in.check_size(SIZE_MAX);
     in.check_size(s.size() * static_cast<size_t>(n));
     std::string out;
     out.reserve(s.size() * static_cast<size_t>(n));
@@ -53,7 +65,8 @@ Value repeat_string(Interp& in, const std::string& s, int64_t n) {
 Value repeat_list(Interp& in, const ListData& l, int64_t n) {
     std::vector<Value> items;
     if (n > 0 && !l.items.empty()) {
-        if (static_cast<uint64_t>(n) > (uint64_t{1} << 40) / l.items.size()) in.check_size(SIZE_MAX);
+        if (static_cast<uint64_t>(n) > (uint64_t{1} << 40) / l.items.size())
+            in.check_size(SIZE_MAX);
         in.check_size(l.items.size() * static_cast<size_t>(n) * sizeof(Value));
         for (int64_t i = 0; i < n; ++i) items.insert(items.end(), l.items.begin(), l.items.end());
     }
@@ -116,15 +129,19 @@ Value arith(BinOp op, const Value& a, const Value& b) {
                 if (y >= 0) return Value::integer(int_pow(x, y));
                 if (x == 0) fail("0.0 cannot be raised to a negative power");
                 return Value::number(std::pow(static_cast<double>(x), static_cast<double>(y)));
-            default: break;
+            default:
+                break;
         }
     }
     const double x = a.as_double(), y = b.as_double();
     double fd = 0, md = 0;
     switch (op) {
-        case BinOp::Add: return Value::number(x + y);
-        case BinOp::Sub: return Value::number(x - y);
-        case BinOp::Mul: return Value::number(x * y);
+        case BinOp::Add:
+            return Value::number(x + y);
+        case BinOp::Sub:
+            return Value::number(x - y);
+        case BinOp::Mul:
+            return Value::number(x * y);
         case BinOp::Div:
             if (y == 0) fail("float division by zero");
             return Value::number(x / y);
@@ -138,9 +155,13 @@ Value arith(BinOp op, const Value& a, const Value& b) {
             return Value::number(md);
         case BinOp::Pow:
             if (x == 0 && y < 0) fail("0.0 cannot be raised to a negative power");
-            if (x < 0 && y != std::floor(y)) fail("complex numbers are not supported (negative number raised to a fractional power)");
+            if (x < 0 && y != std::floor(y))
+                fail(
+                    "complex numbers are not supported (negative number raised to a fractional "
+                    "power)");
             return Value::number(std::pow(x, y));
-        default: unsupported(op, a, b);
+        default:
+            unsupported(op, a, b);
     }
 }
 
@@ -148,9 +169,11 @@ struct SliceRange {
     int64_t start, step, count;
 };
 
-SliceRange adjust_slice(int64_t len, const Value& start_v, const Value& stop_v, const Value& step_v) {
+SliceRange adjust_slice(int64_t len, const Value& start_v, const Value& stop_v,
+                        const Value& step_v) {
     auto index = [](const Value& v) {
-        if (!v.is_integral()) fail("slice indices must be integers or None or have an __index__ method");
+        if (!v.is_integral())
+            fail("slice indices must be integers or None or have an __index__ method");
         return v.as_int();
     };
     const int64_t step = step_v.is_none() ? 1 : index(step_v);
@@ -178,7 +201,8 @@ SliceRange adjust_slice(int64_t len, const Value& start_v, const Value& stop_v, 
 
 Value missing(const Value& obj, const Value& key) {
     if (key.is_string())
-        return Value::undefined("'" + object_type_repr(obj) + "' has no attribute '" + key.str() + "'");
+        return Value::undefined("'" + object_type_repr(obj) + "' has no attribute '" + key.str() +
+                                "'");
     return Value::undefined(object_type_repr(obj) + " has no element " + repr(key));
 }
 
@@ -199,22 +223,26 @@ Value binop(Interp& in, BinOp op, const Value& a, const Value& b) {
                 std::vector<Value> items = a.list().items;
                 in.check_size((items.size() + b.list().items.size()) * sizeof(Value));
                 items.insert(items.end(), b.list().items.begin(), b.list().items.end());
-                return a.is_tuple() ? Value::tuple(std::move(items)) : Value::list(std::move(items));
+                return a.is_tuple() ? Value::tuple(std::move(items))
+                                    : Value::list(std::move(items));
             }
             if (a.is_list())
-                fail("can only concatenate ", type_name(a), " (not \"", type_name(b), "\") to ", type_name(a));
+                fail("can only concatenate ", type_name(a), " (not \"", type_name(b), "\") to ",
+                     type_name(a));
             break;
         case BinOp::Mul:
             if (a.is_string() && b.is_integral()) return repeat_string(in, a.str(), b.as_int());
             if (b.is_string() && a.is_integral()) return repeat_string(in, b.str(), a.as_int());
             if (a.is_list() && b.is_integral()) return repeat_list(in, a.list(), b.as_int());
             if (b.is_list() && a.is_integral()) return repeat_list(in, b.list(), a.as_int());
-            if (a.is_string() || a.is_list()) fail("can't multiply sequence by non-int of type '", type_name(b), "'");
+            if (a.is_string() || a.is_list())
+                fail("can't multiply sequence by non-int of type '", type_name(b), "'");
             break;
         case BinOp::Mod:
             if (a.is_string()) return Value(percent_format(in, a.str(), b));
             break;
-        default: break;
+        default:
+            break;
     }
     unsupported(op, a, b);
 }
@@ -243,15 +271,18 @@ bool contains(const Value& container, const Value& item) {
             if (item.is_list() && !item.is_tuple()) fail("unhashable type: 'list'");
             if (item.is_dict()) fail("unhashable type: 'dict'");
             return container.dict_data().find(item) != nullptr;
-        case Kind::Undefined: return false;
-        default: fail("argument of type '", type_name(container), "' is not iterable");
+        case Kind::Undefined:
+            return false;
+        default:
+            fail("argument of type '", type_name(container), "' is not iterable");
     }
 }
 
 Value getattr(const Value& obj, const std::string& name) {
     Value out;
     switch (obj.kind()) {
-        case Kind::Undefined: raise_undefined(obj);
+        case Kind::Undefined:
+            raise_undefined(obj);
         case Kind::Dict:
             if (find_method(obj, name, out)) return out;
             if (const Value* v = obj.dict_data().find(std::string_view(name))) return *v;
@@ -264,14 +295,16 @@ Value getattr(const Value& obj, const std::string& name) {
             if (const Value* v = obj.object().find(name)) return *v;
             if (find_method(obj, name, out)) return out;
             break;
-        default: break;
+        default:
+            break;
     }
     return missing(obj, Value(name));
 }
 
 Value getitem(const Value& obj, const Value& key) {
     switch (obj.kind()) {
-        case Kind::Undefined: raise_undefined(obj);
+        case Kind::Undefined:
+            raise_undefined(obj);
         case Kind::Dict:
             if (!(key.is_list() && !key.is_tuple()) && !key.is_dict())
                 if (const Value* v = obj.dict_data().find(key)) return *v;
@@ -304,30 +337,36 @@ Value getitem(const Value& obj, const Value& key) {
                 }
             }
             break;
-        default: break;
+        default:
+            break;
     }
     if (key.is_string()) return getattr(obj, key.str());
     return missing(obj, key);
 }
 
-Value slice(Interp& in, const Value& obj, const Value& start, const Value& stop, const Value& step) {
+Value slice(Interp& in, const Value& obj, const Value& start, const Value& stop,
+            const Value& step) {
     if (obj.is_undefined()) raise_undefined(obj);
-    if (!obj.is_string() && !obj.is_list()) return Value::undefined(object_type_repr(obj) + " has no element slice");
+    if (!obj.is_string() && !obj.is_list())
+        return Value::undefined(object_type_repr(obj) + " has no element slice");
     for (const Value* v : {&start, &stop, &step})
-        if (!v->is_none() && !v->is_integral()) return Value::undefined(object_type_repr(obj) + " has no element slice");
+        if (!v->is_none() && !v->is_integral())
+            return Value::undefined(object_type_repr(obj) + " has no element slice");
     if (obj.is_list()) {
         const auto& items = obj.list().items;
         const SliceRange r = adjust_slice(static_cast<int64_t>(items.size()), start, stop, step);
         std::vector<Value> out;
         out.reserve(static_cast<size_t>(r.count));
-        for (int64_t k = 0, i = r.start; k < r.count; ++k, i += r.step) out.push_back(items[static_cast<size_t>(i)]);
+        for (int64_t k = 0, i = r.start; k < r.count; ++k, i += r.step)
+            out.push_back(items[static_cast<size_t>(i)]);
         return obj.is_tuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
     }
     const std::string& s = obj.str();
     const bool ascii = utf8::is_ascii(s);
     std::vector<size_t> offs;
     if (!ascii) offs = utf8::offsets(s);
-    const int64_t len = ascii ? static_cast<int64_t>(s.size()) : static_cast<int64_t>(offs.size()) - 1;
+    const int64_t len =
+        ascii ? static_cast<int64_t>(s.size()) : static_cast<int64_t>(offs.size()) - 1;
     const SliceRange r = adjust_slice(len, start, stop, step);
     std::string out;
     if (r.step == 1 && r.count > 0) {
@@ -336,8 +375,10 @@ Value slice(Interp& in, const Value& obj, const Value& start, const Value& stop,
     } else {
         for (int64_t k = 0, i = r.start; k < r.count; ++k, i += r.step) {
             const auto u = static_cast<size_t>(i);
-            if (ascii) out += s[u];
-            else out.append(s, offs[u], offs[u + 1] - offs[u]);
+            if (ascii)
+                out += s[u];
+            else
+                out.append(s, offs[u], offs[u + 1] - offs[u]);
         }
     }
     in.check_size(out.size());
@@ -357,8 +398,10 @@ std::vector<std::string> chars(const std::string& s) {
 
 std::vector<Value> iterate(const Value& v) {
     switch (v.kind()) {
-        case Kind::Undefined: return {};
-        case Kind::List: return v.list().items;
+        case Kind::Undefined:
+            return {};
+        case Kind::List:
+            return v.list().items;
         case Kind::Dict: {
             std::vector<Value> keys;
             keys.reserve(v.dict_data().items.size());
@@ -370,7 +413,8 @@ std::vector<Value> iterate(const Value& v) {
             for (auto& c : chars(v.str())) out.emplace_back(std::move(c));
             return out;
         }
-        default: fail("'", type_name(v), "' object is not iterable");
+        default:
+            fail("'", type_name(v), "' object is not iterable");
     }
 }
 

@@ -24,7 +24,7 @@ struct RenderOptions {
 };
 
 class Template {
-public:
+  public:
     // Throws Error("template syntax error at line L, column C: ...") on a bad template.
     explicit Template(std::string_view source);
 
@@ -33,7 +33,7 @@ public:
     std::string render(const std::vector<std::pair<std::string, Value>>& variables,
                        const RenderOptions& opts = {}) const;
 
-private:
+  private:
     Source src_;
     Body body_;
 };

@@ -18,10 +18,10 @@ void no_args(const char* name, const Args& args) {
     if (!args.pos.empty() || !args.kw.empty()) fail("test '", name, "' takes no arguments");
 }
 
-#define SIMPLE_TEST(fn, name, expr)                            \
-    bool fn(Interp&, const Value& v, Args& args) {             \
-        no_args(name, args);                                   \
-        return (expr);                                         \
+#define SIMPLE_TEST(fn, name, expr)                \
+    bool fn(Interp&, const Value& v, Args& args) { \
+        no_args(name, args);                       \
+        return (expr);                             \
     }
 
 SIMPLE_TEST(t_defined, "defined", !v.is_undefined())
@@ -81,13 +81,27 @@ bool t_odd(Interp& in, const Value& v, Args& args) {
 bool t_divisibleby(Interp& in, const Value& v, Args& args) {
     return mod_equals(in, v, one_arg("divisibleby", args), 0);
 }
-bool t_in(Interp&, const Value& v, Args& args) { return contains(one_arg("in", args), v); }
-bool t_eq(Interp&, const Value& v, Args& args) { return equal(v, one_arg("eq", args)); }
-bool t_ne(Interp&, const Value& v, Args& args) { return !equal(v, one_arg("ne", args)); }
-bool t_lt(Interp&, const Value& v, Args& args) { return compare(v, one_arg("lt", args), CmpOp::Lt); }
-bool t_le(Interp&, const Value& v, Args& args) { return compare(v, one_arg("le", args), CmpOp::Le); }
-bool t_gt(Interp&, const Value& v, Args& args) { return compare(v, one_arg("gt", args), CmpOp::Gt); }
-bool t_ge(Interp&, const Value& v, Args& args) { return compare(v, one_arg("ge", args), CmpOp::Ge); }
+bool t_in(Interp&, const Value& v, Args& args) {
+    return contains(one_arg("in", args), v);
+}
+bool t_eq(Interp&, const Value& v, Args& args) {
+    return equal(v, one_arg("eq", args));
+}
+bool t_ne(Interp&, const Value& v, Args& args) {
+    return !equal(v, one_arg("ne", args));
+}
+bool t_lt(Interp&, const Value& v, Args& args) {
+    return compare(v, one_arg("lt", args), CmpOp::Lt);
+}
+bool t_le(Interp&, const Value& v, Args& args) {
+    return compare(v, one_arg("le", args), CmpOp::Le);
+}
+bool t_gt(Interp&, const Value& v, Args& args) {
+    return compare(v, one_arg("gt", args), CmpOp::Gt);
+}
+bool t_ge(Interp&, const Value& v, Args& args) {
+    return compare(v, one_arg("ge", args), CmpOp::Ge);
+}
 
 // Python `is`: containers by identity; None, booleans and equal scalars of one type as
 // CPython's interning makes them in practice.
@@ -95,11 +109,16 @@ bool t_sameas(Interp&, const Value& v, Args& args) {
     const Value& other = one_arg("sameas", args);
     if (v.kind() != other.kind()) return false;
     switch (v.kind()) {
-        case Kind::List: return &v.list() == &other.list();
-        case Kind::Dict: return &v.dict_data() == &other.dict_data();
-        case Kind::Callable: return &v.fn() == &other.fn();
-        case Kind::Object: return &v.object() == &other.object();
-        default: return equal(v, other);
+        case Kind::List:
+            return &v.list() == &other.list();
+        case Kind::Dict:
+            return &v.dict_data() == &other.dict_data();
+        case Kind::Callable:
+            return &v.fn() == &other.fn();
+        case Kind::Object:
+            return &v.object() == &other.object();
+        default:
+            return equal(v, other);
     }
 }
 
@@ -116,19 +135,45 @@ bool t_test(Interp&, const Value& v, Args& args) {
 
 TestFn find_test(std::string_view name) {
     static const std::unordered_map<std::string_view, TestFn> table = {
-        {"defined", t_defined},   {"undefined", t_undefined}, {"none", t_none},
-        {"boolean", t_boolean},   {"false", t_false},         {"true", t_true},
-        {"integer", t_integer},   {"float", t_float},         {"number", t_number},
-        {"string", t_string},     {"mapping", t_mapping},     {"iterable", t_iterable},
-        {"sequence", t_sequence}, {"callable", t_callable},   {"escaped", t_escaped},
-        {"lower", t_lower},       {"upper", t_upper},         {"even", t_even},
-        {"odd", t_odd},           {"divisibleby", t_divisibleby}, {"in", t_in},
-        {"eq", t_eq},             {"equalto", t_eq},          {"==", t_eq},
-        {"ne", t_ne},             {"!=", t_ne},               {"lt", t_lt},
-        {"lessthan", t_lt},       {"<", t_lt},                {"le", t_le},
-        {"<=", t_le},             {"gt", t_gt},               {"greaterthan", t_gt},
-        {">", t_gt},              {"ge", t_ge},               {">=", t_ge},
-        {"sameas", t_sameas},     {"filter", t_filter},       {"test", t_test},
+        {"defined", t_defined},
+        {"undefined", t_undefined},
+        {"none", t_none},
+        {"boolean", t_boolean},
+        {"false", t_false},
+        {"true", t_true},
+        {"integer", t_integer},
+        {"float", t_float},
+        {"number", t_number},
+        {"string", t_string},
+        {"mapping", t_mapping},
+        {"iterable", t_iterable},
+        {"sequence", t_sequence},
+        {"callable", t_callable},
+        {"escaped", t_escaped},
+        {"lower", t_lower},
+        {"upper", t_upper},
+        {"even", t_even},
+        {"odd", t_odd},
+        {"divisibleby", t_divisibleby},
+        {"in", t_in},
+        {"eq", t_eq},
+        {"equalto", t_eq},
+        {"==", t_eq},
+        {"ne", t_ne},
+        {"!=", t_ne},
+        {"lt", t_lt},
+        {"lessthan", t_lt},
+        {"<", t_lt},
+        {"le", t_le},
+        {"<=", t_le},
+        {"gt", t_gt},
+        {"greaterthan", t_gt},
+        {">", t_gt},
+        {"ge", t_ge},
+        {">=", t_ge},
+        {"sameas", t_sameas},
+        {"filter", t_filter},
+        {"test", t_test},
     };
     const auto it = table.find(name);
     return it == table.end() ? nullptr : it->second;

@@ -68,9 +68,12 @@ char32_t decode(std::string_view s, size_t& i) {
     }
     int n = 0;
     char32_t cp = 0;
-    if ((b0 & 0xE0) == 0xC0) n = 1, cp = b0 & 0x1F;
-    else if ((b0 & 0xF0) == 0xE0) n = 2, cp = b0 & 0x0F;
-    else if ((b0 & 0xF8) == 0xF0) n = 3, cp = b0 & 0x07;
+    if ((b0 & 0xE0) == 0xC0)
+        n = 1, cp = b0 & 0x1F;
+    else if ((b0 & 0xF0) == 0xE0)
+        n = 2, cp = b0 & 0x0F;
+    else if ((b0 & 0xF8) == 0xF0)
+        n = 3, cp = b0 & 0x07;
     else {
         ++i;
         return 0xFFFD;
@@ -118,9 +121,12 @@ bool valid(std::string_view s, size_t* bad_offset) {
         if (b0 < 0x80) {
             ++i;
             continue;
-        } else if ((b0 & 0xE0) == 0xC0) n = 1, cp = b0 & 0x1F, min = 0x80;
-        else if ((b0 & 0xF0) == 0xE0) n = 2, cp = b0 & 0x0F, min = 0x800;
-        else if ((b0 & 0xF8) == 0xF0) n = 3, cp = b0 & 0x07, min = 0x10000;
+        } else if ((b0 & 0xE0) == 0xC0)
+            n = 1, cp = b0 & 0x1F, min = 0x80;
+        else if ((b0 & 0xF0) == 0xE0)
+            n = 2, cp = b0 & 0x0F, min = 0x800;
+        else if ((b0 & 0xF8) == 0xF0)
+            n = 3, cp = b0 & 0x07, min = 0x10000;
         else {
             if (bad_offset) *bad_offset = i;
             return false;
@@ -189,9 +195,15 @@ bool is_digit(char32_t c) {
     return loc && iswdigit_l(static_cast<wint_t>(c), loc);
 }
 
-bool is_alnum(char32_t c) { return is_alpha(c) || is_digit(c); }
-bool is_upper(char32_t c) { return map_lower(c) != c; }
-bool is_lower(char32_t c) { return map_upper(c) != c; }
+bool is_alnum(char32_t c) {
+    return is_alpha(c) || is_digit(c);
+}
+bool is_upper(char32_t c) {
+    return map_lower(c) != c;
+}
+bool is_lower(char32_t c) {
+    return map_upper(c) != c;
+}
 
 std::string upper(std::string_view s) {
     std::string out;
@@ -213,8 +225,10 @@ std::string capitalize(std::string_view s) {
     bool first = true;
     for (size_t i = 0; i < s.size();) {
         const char32_t c = decode(s, i);
-        if (first) append_title(out, c);
-        else append_lower(out, c);
+        if (first)
+            append_title(out, c);
+        else
+            append_lower(out, c);
         first = false;
     }
     return out;
@@ -226,8 +240,10 @@ std::string title(std::string_view s) {
     bool prev_cased = false;
     for (size_t i = 0; i < s.size();) {
         const char32_t c = decode(s, i);
-        if (prev_cased) append_lower(out, c);
-        else append_title(out, c);
+        if (prev_cased)
+            append_lower(out, c);
+        else
+            append_title(out, c);
         prev_cased = is_upper(c) || is_lower(c);
     }
     return out;
@@ -238,9 +254,12 @@ std::string swapcase(std::string_view s) {
     out.reserve(s.size());
     for (size_t i = 0; i < s.size();) {
         const char32_t c = decode(s, i);
-        if (is_upper(c)) append_lower(out, c);
-        else if (is_lower(c)) append_upper(out, c);
-        else append(out, c);
+        if (is_upper(c))
+            append_lower(out, c);
+        else if (is_lower(c))
+            append_upper(out, c);
+        else
+            append(out, c);
     }
     return out;
 }

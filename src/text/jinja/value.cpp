@@ -19,8 +19,7 @@ namespace {
 constexpr int k_max_nesting = 512;
 
 void check_nesting(int depth) {
-    if (depth > k_max_nesting)
-        fail("value nested more than ", k_max_nesting, " levels deep");
+    if (depth > k_max_nesting) fail("value nested more than ", k_max_nesting, " levels deep");
 }
 
 // Moves children that would die with their parent onto `stack`, so that destroying a deeply
@@ -88,9 +87,12 @@ void repr_string(std::string& out, const std::string& s) {
         } else if (!non_printable(c)) {
             utf8::append(out, c);
         } else {
-            if (c <= 0xFF) std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(c));
-            else if (c <= 0xFFFF) std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-            else std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(c));
+            if (c <= 0xFF)
+                std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(c));
+            else if (c <= 0xFFFF)
+                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+            else
+                std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(c));
             out += buf;
         }
     }
@@ -109,8 +111,12 @@ struct Printer {
 
     void repr(std::string& out, const Value& v) {
         switch (v.kind()) {
-            case Kind::Undefined: out += "Undefined"; return;
-            case Kind::String: repr_string(out, v.str()); return;
+            case Kind::Undefined:
+                out += "Undefined";
+                return;
+            case Kind::String:
+                repr_string(out, v.str());
+                return;
             case Kind::List: {
                 const ListData& l = v.list();
                 if (!enter(&l)) {
@@ -144,21 +150,38 @@ struct Printer {
                 active.pop_back();
                 return;
             }
-            default: str(out, v); return;
+            default:
+                str(out, v);
+                return;
         }
     }
 
     void str(std::string& out, const Value& v) {
         switch (v.kind()) {
-            case Kind::Undefined: return;
-            case Kind::None: out += "None"; return;
-            case Kind::Bool: out += v.as_bool() ? "True" : "False"; return;
-            case Kind::Int: out += std::to_string(v.as_int()); return;
-            case Kind::Float: out += format_float(v.as_double()); return;
-            case Kind::String: out += v.str(); return;
+            case Kind::Undefined:
+                return;
+            case Kind::None:
+                out += "None";
+                return;
+            case Kind::Bool:
+                out += v.as_bool() ? "True" : "False";
+                return;
+            case Kind::Int:
+                out += std::to_string(v.as_int());
+                return;
+            case Kind::Float:
+                out += format_float(v.as_double());
+                return;
+            case Kind::String:
+                out += v.str();
+                return;
             case Kind::List:
-            case Kind::Dict: repr(out, v); return;
-            case Kind::Callable: out += "<function " + v.fn().name + ">"; return;
+            case Kind::Dict:
+                repr(out, v);
+                return;
+            case Kind::Callable:
+                out += "<function " + v.fn().name + ">";
+                return;
             case Kind::Object: {
                 const ObjectData& o = v.object();
                 if (o.type == ObjectData::Type::Namespace) {
@@ -198,8 +221,10 @@ bool equal_at(const Value& a, const Value& b, int depth) {
     if (a.kind() != b.kind()) return false;
     switch (a.kind()) {
         case Kind::Undefined:
-        case Kind::None: return true;
-        case Kind::String: return a.str() == b.str();
+        case Kind::None:
+            return true;
+        case Kind::String:
+            return a.str() == b.str();
         case Kind::List: {
             const ListData &x = a.list(), &y = b.list();
             if (&x == &y) return true;
@@ -218,28 +243,39 @@ bool equal_at(const Value& a, const Value& b, int depth) {
             }
             return true;
         }
-        case Kind::Callable: return &a.fn() == &b.fn();
-        case Kind::Object: return &a.object() == &b.object();
-        default: return false;
+        case Kind::Callable:
+            return &a.fn() == &b.fn();
+        case Kind::Object:
+            return &a.object() == &b.object();
+        default:
+            return false;
     }
 }
 
 const char* op_text(CmpOp op) {
     switch (op) {
-        case CmpOp::Lt: return "<";
-        case CmpOp::Le: return "<=";
-        case CmpOp::Gt: return ">";
-        default: return ">=";
+        case CmpOp::Lt:
+            return "<";
+        case CmpOp::Le:
+            return "<=";
+        case CmpOp::Gt:
+            return ">";
+        default:
+            return ">=";
     }
 }
 
 template <typename T>
 bool apply(const T& a, const T& b, CmpOp op) {
     switch (op) {
-        case CmpOp::Lt: return a < b;
-        case CmpOp::Le: return a <= b;
-        case CmpOp::Gt: return a > b;
-        default: return a >= b;
+        case CmpOp::Lt:
+            return a < b;
+        case CmpOp::Le:
+            return a <= b;
+        case CmpOp::Gt:
+            return a > b;
+        default:
+            return a >= b;
     }
 }
 
@@ -302,7 +338,9 @@ Value Value::tuple(std::vector<Value> items) {
     v.list().tuple = true;
     return v;
 }
-Value Value::dict() { return dict(std::make_shared<DictData>()); }
+Value Value::dict() {
+    return dict(std::make_shared<DictData>());
+}
 Value Value::dict(std::shared_ptr<DictData> d) {
     Value v;
     v.v = std::move(d);
@@ -320,8 +358,12 @@ Value Value::callable(std::string name, NativeFn fn) {
 bool Value::is_callable() const {
     return kind() == Kind::Callable || (kind() == Kind::Object && object().call);
 }
-bool Value::is_tuple() const { return is_list() && list().tuple; }
-int64_t Value::as_int() const { return is_bool() ? (as_bool() ? 1 : 0) : std::get<int64_t>(v); }
+bool Value::is_tuple() const {
+    return is_list() && list().tuple;
+}
+int64_t Value::as_int() const {
+    return is_bool() ? (as_bool() ? 1 : 0) : std::get<int64_t>(v);
+}
 double Value::as_double() const {
     return is_float() ? std::get<double>(v) : static_cast<double>(as_int());
 }
@@ -386,20 +428,32 @@ void ObjectData::set(std::string_view name, Value value) {
 bool truthy(const Value& v) {
     switch (v.kind()) {
         case Kind::Undefined:
-        case Kind::None: return false;
-        case Kind::Bool: return v.as_bool();
-        case Kind::Int: return v.as_int() != 0;
-        case Kind::Float: return v.as_double() != 0.0;
-        case Kind::String: return !v.str().empty();
-        case Kind::List: return !v.list().items.empty();
-        case Kind::Dict: return !v.dict_data().items.empty();
-        default: return true;
+        case Kind::None:
+            return false;
+        case Kind::Bool:
+            return v.as_bool();
+        case Kind::Int:
+            return v.as_int() != 0;
+        case Kind::Float:
+            return v.as_double() != 0.0;
+        case Kind::String:
+            return !v.str().empty();
+        case Kind::List:
+            return !v.list().items.empty();
+        case Kind::Dict:
+            return !v.dict_data().items.empty();
+        default:
+            return true;
     }
 }
 
-bool equal(const Value& a, const Value& b) { return equal_at(a, b, 0); }
+bool equal(const Value& a, const Value& b) {
+    return equal_at(a, b, 0);
+}
 
-bool compare(const Value& a, const Value& b, CmpOp op) { return compare_at(a, b, op, 0); }
+bool compare(const Value& a, const Value& b, CmpOp op) {
+    return compare_at(a, b, op, 0);
+}
 
 std::string to_str(const Value& v) {
     if (v.is_string()) return v.str();
@@ -453,21 +507,34 @@ std::string format_float(double d) {
 
 std::string type_name(const Value& v) {
     switch (v.kind()) {
-        case Kind::Undefined: return "Undefined";
-        case Kind::None: return "NoneType";
-        case Kind::Bool: return "bool";
-        case Kind::Int: return "int";
-        case Kind::Float: return "float";
-        case Kind::String: return "str";
-        case Kind::List: return v.is_tuple() ? "tuple" : "list";
-        case Kind::Dict: return "dict";
-        case Kind::Callable: return "function";
+        case Kind::Undefined:
+            return "Undefined";
+        case Kind::None:
+            return "NoneType";
+        case Kind::Bool:
+            return "bool";
+        case Kind::Int:
+            return "int";
+        case Kind::Float:
+            return "float";
+        case Kind::String:
+            return "str";
+        case Kind::List:
+            return v.is_tuple() ? "tuple" : "list";
+        case Kind::Dict:
+            return "dict";
+        case Kind::Callable:
+            return "function";
         case Kind::Object:
             switch (v.object().type) {
-                case ObjectData::Type::Namespace: return "Namespace";
-                case ObjectData::Type::Loop: return "LoopContext";
-                case ObjectData::Type::Cycler: return "Cycler";
-                default: return "Joiner";
+                case ObjectData::Type::Namespace:
+                    return "Namespace";
+                case ObjectData::Type::Loop:
+                    return "LoopContext";
+                case ObjectData::Type::Cycler:
+                    return "Cycler";
+                default:
+                    return "Joiner";
             }
     }
     return "object";

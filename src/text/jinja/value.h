@@ -29,7 +29,18 @@ struct Undefined {
 };
 struct None {};
 
-enum class Kind : uint8_t { Undefined, None, Bool, Int, Float, String, List, Dict, Callable, Object };
+enum class Kind : uint8_t {
+    Undefined,
+    None,
+    Bool,
+    Int,
+    Float,
+    String,
+    List,
+    Dict,
+    Callable,
+    Object
+};
 
 struct Value {
     std::variant<Undefined, None, bool, int64_t, double, std::string, std::shared_ptr<ListData>,
@@ -69,7 +80,7 @@ struct Value {
     bool is_number() const { return is_integral() || is_float(); }
 
     bool as_bool() const { return std::get<bool>(v); }
-    int64_t as_int() const;  // int or bool
+    int64_t as_int() const;    // int or bool
     double as_double() const;  // any number
     const std::string& str() const { return std::get<std::string>(v); }
     std::string& str() { return std::get<std::string>(v); }
