@@ -24,6 +24,8 @@ Value getitem(const Value& obj, const Value& key);
 Value slice(Interp& in, const Value& obj, const Value& start, const Value& stop, const Value& step);
 // The items a for loop or a filter sees: list items, dict keys, string code points.
 std::vector<Value> iterate(const Value& v);
+// Decimal digits to an index; false when they do not fit in int64.
+bool parse_index(std::string_view digits, int64_t& out);
 // The code points of a string as one-character strings.
 std::vector<std::string> chars(const std::string& s);
 

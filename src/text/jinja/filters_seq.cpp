@@ -36,7 +36,8 @@ Value attr_path(const Value& item, const Value& attribute, const Value* fallback
         const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
             return c >= '0' && c <= '9';
         });
-        step(digits ? Value::integer(std::stoll(part)) : Value(part));
+        int64_t index = 0;
+        step(digits && parse_index(part, index) ? Value::integer(index) : Value(part));
         if (dot == std::string::npos) break;
         start = dot + 1;
     }

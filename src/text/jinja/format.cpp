@@ -363,7 +363,9 @@ std::string str_format(Interp& in, const std::string& fmt, const Args& args) {
                         "cannot switch from automatic field numbering to manual field "
                         "specification");
                 numbering = 2;
-                idx = std::stoul(head);
+                int64_t parsed = 0;
+                if (!parse_index(head, parsed)) fail("Too many decimal digits in format string");
+                idx = static_cast<size_t>(parsed);
             }
             if (idx >= args.pos.size())
                 fail("Replacement index ", idx, " out of range for positional args tuple");
@@ -387,7 +389,9 @@ std::string str_format(Interp& in, const std::string& fmt, const Args& args) {
                 const bool digits = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
                     return std::isdigit(static_cast<unsigned char>(c));
                 });
-                v = getitem(v, digits ? Value::integer(std::stoll(key)) : Value(key));
+                int64_t index = 0;
+                v = getitem(v,
+                            digits && parse_index(key, index) ? Value::integer(index) : Value(key));
                 k = close + 1;
             }
         }

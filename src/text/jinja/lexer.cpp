@@ -183,6 +183,8 @@ class Lexer {
 
     size_t comment(size_t tag, size_t pos) {
         // The first "#}" ends the comment; a '-' or '+' just before it is its marker.
+        // Jinja2 accepts a comment opened at the very end of the template.
+        if (pos >= s_.size()) return s_.size();
         const size_t q = s_.find("#}", pos);
         if (q == std::string::npos) syntax_error(src_, tag, "Missing end of comment tag");
         if (q > pos && s_[q - 1] == '-') return skip_space(q + 2);
@@ -203,6 +205,7 @@ class Lexer {
     }
 
     size_t raw(size_t tag, size_t body) {
+        if (body >= s_.size()) return s_.size();  // as Jinja2: nothing after {% raw %}
         for (size_t q = body; (q = s_.find("{%", q)) != std::string::npos; ++q) {
             const char sign =
                 (q + 2 < s_.size() && (s_[q + 2] == '-' || s_[q + 2] == '+')) ? s_[q + 2] : 0;

@@ -1,4 +1,5 @@
 // Python's operators, item/attribute lookup and slicing, as Jinja2's sandbox applies them.
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -383,6 +384,11 @@ Value slice(Interp& in, const Value& obj, const Value& start, const Value& stop,
     }
     in.check_size(out.size());
     return Value(std::move(out));
+}
+
+bool parse_index(std::string_view digits, int64_t& out) {
+    const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    return r.ec == std::errc() && r.ptr == digits.data() + digits.size();
 }
 
 std::vector<std::string> chars(const std::string& s) {
