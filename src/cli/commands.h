@@ -16,6 +16,7 @@ Runner add_run(CLI::App& app);
 Runner add_inspect(CLI::App& app);
 Runner add_perplexity(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
+Runner add_template(CLI::App& app);
 
 // Parses "5,17,42" (commas and/or spaces) into token ids; throws Error on bad input.
 std::vector<int32_t> parse_token_list(const std::string& text);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     add("perplexity", "Perplexity of a text file (llama-perplexity's protocol)", &cli::add_perplexity);
     add("inspect", "Describe a model: architecture, hyperparameters, tensors", &cli::add_inspect);
     add("tokenize", "Print the token ids of a text", &cli::add_tokenize);
+    add("template", "Render a chat template over a conversation (as apply_chat_template)", &cli::add_template);
 
     try {
         app.parse(argc, argv);
