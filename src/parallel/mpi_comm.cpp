@@ -21,7 +21,7 @@ public:
         MPI_Initialized(&initialized);
         if (!initialized) {
             int provided = 0;
-            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);  // one thread at a time, any thread
             std::atexit([] {
                 int finalized = 0;
                 MPI_Finalized(&finalized);

@@ -1,0 +1,56 @@
+// OpenAI request bodies → validated generation parameters. Unknown fields are ignored;
+// a field of the wrong type or out of range is an Error naming it (HTTP 400).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/logits_processing.h"
+#include "runtime/sampler.h"
+
+namespace pangolin::server {
+
+using ojson = nlohmann::ordered_json;
+
+enum class Endpoint { Chat, Completion };
+
+struct ToolChoice {
+    enum class Mode { Auto, None, Required, Named } mode = Mode::Auto;
+    std::string name;  // Named
+};
+
+struct RequestParams {
+    Endpoint endpoint = Endpoint::Chat;
+    std::string model;           // as sent ("" when absent)
+    ojson messages;              // chat
+    std::string prompt_text;     // completion (text prompt)
+    std::vector<int32_t> prompt_tokens;  // completion given as token ids
+    bool prompt_is_tokens = false;
+    std::optional<int64_t> max_tokens;
+    SamplerParams sampling;      // temperature 1, top_p 1, top_k off, min_p off (OpenAI defaults)
+    bool seed_given = false;
+    PenaltyParams penalties;
+    std::vector<std::pair<int32_t, float>> logit_bias;
+    std::vector<std::string> stop;
+    bool logprobs = false;
+    int top_logprobs = 0;
+    int n = 1;
+    bool stream = false;
+    bool include_usage = false;
+    bool echo = false;           // completion
+    // response_format: "text" | "json_object" | "json_schema" (schema below)
+    std::string response_format = "text";
+    ojson json_schema;
+    ojson tools;                 // null when absent
+    ToolChoice tool_choice;
+    ojson chat_template_kwargs = ojson::object();
+    bool ignore_eos = false;
+};
+
+// Parses the body of POST /v1/chat/completions or /v1/completions.
+RequestParams parse_request(const ojson& body, Endpoint endpoint);
+
+}  // namespace pangolin::server

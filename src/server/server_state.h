@@ -1,0 +1,41 @@
+// State shared by the HTTP handlers (internal to src/server/).
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/model.h"
+#include "runtime/engine.h"
+#include "server/openai_request.h"
+#include "server/server.h"
+#include "text/tokenizer.h"
+
+namespace pangolin::server {
+
+struct ServerState {
+    ServerOptions options;
+    std::string model_id;
+    std::atomic<bool> ready{false};
+    std::string load_error;
+    std::unique_ptr<Model> model;
+    std::unique_ptr<Tokenizer> tokenizer;
+    std::unique_ptr<Engine> engine;
+    std::string chat_template;
+    int64_t created = 0;
+    std::atomic<uint64_t> next_id{1};
+    // HTTP-level counters for /metrics
+    std::atomic<int64_t> http_requests{0}, http_errors{0};
+};
+
+// {"error": {"message", "type", "code"}} with the status set.
+void send_error(httplib::Response& res, int status, const std::string& message);
+
+// POST /v1/chat/completions and /v1/completions.
+void handle_generation(ServerState& state, const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
+
+}  // namespace pangolin::server
