@@ -16,6 +16,7 @@ Runner add_run(CLI::App& app);
 Runner add_inspect(CLI::App& app);
 Runner add_perplexity(CLI::App& app);
 Runner add_serve(CLI::App& app);
+Runner add_chat(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
 Runner add_template(CLI::App& app);
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     };
     add("run", "Generate tokens from a prompt", &cli::add_run);
     add("logits", "Write the logits of every prompt position to a float32 file", &cli::add_logits);
+    add("chat", "Interactive chat in the terminal", &cli::add_chat);
     add("serve", "OpenAI-compatible HTTP server", &cli::add_serve);
     add("perplexity", "Perplexity of a text file (llama-perplexity's protocol)", &cli::add_perplexity);
     add("inspect", "Describe a model: architecture, hyperparameters, tensors", &cli::add_inspect);
