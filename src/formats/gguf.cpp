@@ -261,7 +261,7 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
         const auto type = dtype_from_ggml(info.ggml_type);
         require(type.has_value(), path, ": tensor '", info.name, "' has type ",
                 ggml_type_name(info.ggml_type), ", which Pangolin does not support (supported: "
-                "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, MXFP4)");
+                "F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, MXFP4)");
         TensorView v;
         v.name = info.name;
         v.type = *type;
