@@ -164,6 +164,14 @@ int64_t scalar_as_int(GgufType t, const uint8_t* p) {
 
 }  // namespace
 
+std::string gguf_fp8_scale_name(const std::string& weight_name) {
+    constexpr std::string_view suffix = ".weight";
+    if (weight_name.size() <= suffix.size() ||
+        weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return "";
+    return weight_name.substr(0, weight_name.size() - suffix.size()) + ".scale";
+}
+
 const char* gguf_type_name(GgufType t) {
     static const char* names[] = {"u8",  "i8",   "u16",    "i16",   "u32", "i32", "f32",
                                   "bool", "string", "array", "u64", "i64", "f64"};
@@ -280,6 +288,21 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
         require(tensor_index_.count(v.name) == 0, path, ": duplicate tensor name '", v.name, "'");
         tensor_index_[v.name] = tensors_.size();
         tensors_.push_back(std::move(v));
+    }
+
+    if (const auto block = get_int(k_gguf_fp8_block_key)) {
+        require(*block > 0 && *block <= (1 << 16), path, ": ", k_gguf_fp8_block_key, " must be positive, got ", *block);
+        fp8_block_ = *block;
+        for (auto& t : tensors_) {
+            if (t.type != DType::I8) continue;
+            const auto it = tensor_index_.find(gguf_fp8_scale_name(t.name));
+            if (it == tensor_index_.end()) continue;
+            TensorView& scale = tensors_[it->second];
+            require(scale.type == DType::I8 || scale.type == DType::F32, path, ": FP8 scale tensor '",
+                    scale.name, "' must be I8 (E8M0 bytes) or F32, found ", dtype_name(scale.type));
+            t.type = DType::F8_E4M3;
+            if (scale.type == DType::I8) scale.type = DType::E8M0;
+        }
     }
 }
 

@@ -14,6 +14,10 @@
 
 namespace pangolin {
 
+// Layer-relative stems an architecture stores under other Hugging Face names than the
+// standard table (e.g. openPangu-Ultra-MoE's sandwich norms); empty for most.
+std::map<std::string, std::string> hf_stem_overrides(const std::string& arch);
+
 class TensorLoader {
 public:
     // hf_overrides maps layer-relative canonical stems to HF stems, e.g.
@@ -49,6 +53,7 @@ public:
 
 private:
     [[noreturn]] void missing(const std::string& canonical) const;
+    TensorView fp8_scale(const std::string& weight_name) const;
     void check_shape(const TensorView& t, const std::string& canonical,
                      const std::vector<int64_t>& shape) const;
 
