@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     add("run", "Generate tokens from a prompt", &cli::add_run);
     add("logits", "Write the logits of every prompt position to a float32 file", &cli::add_logits);
     add("inspect", "Describe a model: architecture, hyperparameters, tensors", &cli::add_inspect);
+    add("convert", "Convert a Hugging Face checkpoint to GGUF (llama.cpp's layout)", &cli::add_convert);
+    add("quantize", "Change the tensor types of a GGUF file (llama-quantize's rules)", &cli::add_quantize);
 
     try {
         app.parse(argc, argv);
