@@ -174,8 +174,8 @@ void quantize_gguf(const std::string& in_path, const std::string& out_path, cons
     bool requantize = false;
     for (const TensorView& t : in.tensors()) {
         if (t.type == DType::E8M0) continue;
-        if (t.type == DType::F32 && in.fp8_block() > 0 && t.name.ends_with(".scale")) {
-            const auto* w = in.find_tensor(t.name.substr(0, t.name.size() - 6) + ".weight");
+        if (t.type == DType::F32 && in.fp8_block() > 0 && t.name.ends_with(".block_scale")) {
+            const auto* w = in.find_tensor(t.name.substr(0, t.name.size() - 12) + ".weight");
             if (w && w->type == DType::F8_E4M3) continue;
         }
         requantize |= dtype_traits(t.type).quantized || t.type == DType::F8_E4M3;

@@ -36,7 +36,7 @@ struct OutputOptions {
 };
 
 // Chooses the type of every planned tensor, declares them on `writer` (an FP8 tensor as an
-// I8 tensor of codes followed by its ".scale" tensor, and sets k_gguf_fp8_block_key), writes
+// I8 tensor of codes followed by its ".block_scale" tensor, and sets k_gguf_fp8_block_key), writes
 // the header (all metadata must be set before) and all tensor data, then finishes the file.
 // Reports fallbacks and a per-type summary on stderr.
 void write_planned_tensors(GgufWriter& writer, const std::vector<TensorPlan>& plans, const QuantModelInfo& model,

@@ -169,7 +169,7 @@ std::string gguf_fp8_scale_name(const std::string& weight_name) {
     if (weight_name.size() <= suffix.size() ||
         weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) != 0)
         return "";
-    return weight_name.substr(0, weight_name.size() - suffix.size()) + ".scale";
+    return weight_name.substr(0, weight_name.size() - suffix.size()) + ".block_scale";
 }
 
 const char* gguf_type_name(GgufType t) {

@@ -106,7 +106,7 @@ void TensorLoader::check_shape(const TensorView& t, const std::string& canonical
 }
 
 TensorView TensorLoader::fp8_scale(const std::string& weight_name) const {
-    // HF checkpoints: "<name>_scale_inv"; GGUF (docs/gguf-fp8.md): "<stem>.scale"
+    // HF checkpoints: "<name>_scale_inv"; GGUF (docs/gguf-fp8.md): "<stem>.block_scale"
     const std::string scale_name = source_.is_gguf() ? gguf_fp8_scale_name(weight_name) : weight_name + "_scale_inv";
     const TensorView* scale = source_.find(scale_name);
     require(scale != nullptr, source_.path(), ": FP8 tensor '", weight_name, "' has no block scale tensor '",

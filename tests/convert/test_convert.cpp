@@ -138,7 +138,7 @@ TEST(ConvertFp8, KeepsTheCheckpointsBlocks) {
 
     const SafetensorsSet hf((dir / "hf").string());
     const TensorView* q = g.find_tensor("blk.0.attn_q_a.weight");
-    const TensorView* qs = g.find_tensor("blk.0.attn_q_a.scale");
+    const TensorView* qs = g.find_tensor("blk.0.attn_q_a.block_scale");
     const TensorView* hq = hf.find("model.layers.0.self_attn.q_a_proj.weight");
     const TensorView* hs = hf.find("model.layers.0.self_attn.q_a_proj.weight_scale_inv");
     ASSERT_TRUE(q && qs && hq && hs);
@@ -155,7 +155,7 @@ TEST(ConvertFp8, KeepsTheCheckpointsBlocks) {
     const TensorView* exps = g.find_tensor("blk.1.ffn_gate_exps.weight");
     ASSERT_NE(exps, nullptr);
     EXPECT_EQ(exps->type, DType::F8_E4M3);
-    EXPECT_EQ(g.find_tensor("blk.1.ffn_gate_exps.scale")->shape, (std::vector<int64_t>{16, 1, 2}));
+    EXPECT_EQ(g.find_tensor("blk.1.ffn_gate_exps.block_scale")->shape, (std::vector<int64_t>{16, 1, 2}));
     EXPECT_EQ(g.find_tensor("blk.0.attn_k_b.weight")->type, DType::BF16);        // per-head 3-D: BF16
     EXPECT_EQ(g.find_tensor("blk.0.attn_kv_a_mqa.weight")->type, DType::BF16);   // BF16 in the checkpoint
     EXPECT_EQ(g.find_tensor("token_embd.weight")->type, DType::BF16);

@@ -145,7 +145,7 @@ TEST(Quantize, Fp8RoundTrip) {
     const GgufFile g(fp8);
     EXPECT_EQ(g.find_tensor("blk.0.attn_q.weight")->type, DType::F8_E4M3);
     EXPECT_EQ(g.find_tensor("blk.0.ffn_down_exps.weight")->type, DType::F8_E4M3);
-    EXPECT_EQ(g.find_tensor("blk.0.ffn_down_exps.scale")->shape, (std::vector<int64_t>{16, 1, 1}));
+    EXPECT_EQ(g.find_tensor("blk.0.ffn_down_exps.block_scale")->shape, (std::vector<int64_t>{16, 1, 1}));
     EXPECT_EQ(g.find_tensor("output.weight")->type, DType::BF16);
     const auto& c = case_for(dir, "model-f32.gguf");
     const auto prompt = c["prompt"].get<std::vector<int32_t>>();
