@@ -11,8 +11,8 @@
 #include "core/log.h"
 #include "formats/gguf.h"
 #include "formats/gguf_writer.h"
-#include "kernels/cpu/matmul.h"
 #include "model/registry.h"
+#include "model/weights.h"
 
 namespace pangolin {
 
@@ -104,34 +104,17 @@ void check_distinct(const std::string& in, const std::string& out) {
     require(!(fs::exists(out) && fs::equivalent(in, out, ec)), out, ": the output would overwrite the input");
 }
 
-// Float32 rows of a stored GGUF tensor (FP8 with its scales, per expert slice).
-std::function<void(int64_t, int64_t, float*)> gguf_row_reader(const GgufFile& f, const TensorView& t) {
-    struct Reader {
-        std::vector<Weight> slices;
-        int64_t rows_per_slice = 0;
-    };
-    auto reader = std::make_shared<Reader>();
-    return [&f, &t, reader](int64_t r0, int64_t r1, float* out) {
-        Reader& rd = *reader;
-        if (rd.slices.empty()) {
-            if (t.type == DType::F8_E4M3) {
-                const TensorView* scale = f.find_tensor(gguf_fp8_scale_name(t.name));
-                require(scale != nullptr, f.path(), ": FP8 tensor '", t.name, "' has no scale tensor");
-                if (t.rank() == 3) {
-                    for (int64_t e = 0; e < t.dim(0); ++e) rd.slices.push_back(make_weight_fp8(t.slice(e), scale->slice(e), f.fp8_block()));
-                } else {
-                    rd.slices.push_back(make_weight_fp8(t, *scale, f.fp8_block()));
-                }
-            } else {
-                TensorView m = t;
-                m.shape = {t.rows(), t.cols()};
-                rd.slices.push_back(make_weight(m));
-            }
-            rd.rows_per_slice = t.rows() / int64_t(rd.slices.size());
-        }
+// Float32 rows of a stored GGUF tensor, decoded by the loader's weights (FP8 with its block
+// scales; a 3-D tensor one expert slice at a time, since each has its own FP8 scale grid).
+std::function<void(int64_t, int64_t, float*)> gguf_row_reader(const TensorLoader& loader, const TensorView& t) {
+    auto slices = std::make_shared<std::vector<Weight>>();
+    return [&loader, &t, slices](int64_t r0, int64_t r1, float* out) {
+        if (slices->empty())
+            *slices = t.rank() == 3 ? loader.experts(t.name, "", t.dim(0), t.dim(1), t.dim(2)) : std::vector{loader.wrap(t)};
+        const int64_t rows_per_slice = t.rows() / int64_t(slices->size());
         for (int64_t r = r0; r < r1; ++r) {
-            const Weight& w = rd.slices[size_t(r / rd.rows_per_slice)];
-            w.dequant(w, r % rd.rows_per_slice, out + (r - r0) * t.cols());
+            const Weight& w = (*slices)[size_t(r / rows_per_slice)];
+            w.dequant(w, r % rows_per_slice, out + (r - r0) * t.cols());
         }
     };
 }
@@ -166,8 +149,11 @@ void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, 
 
 void quantize_gguf(const std::string& in_path, const std::string& out_path, const QuantizeOptions& options) {
     check_distinct(in_path, out_path);
-    const GgufFile in(in_path);
-    const ModelConfig c = config_from_gguf(in);
+    const auto source = ModelSource::open(in_path);
+    require(source->is_gguf(), in_path, ": is not a GGUF file; `pangolin convert` reads Hugging Face folders");
+    const GgufFile& in = *source->gguf();
+    const TensorLoader loader(*source, simd_level());
+    const ModelConfig c = source->read_config();
 
     // tensors: FP8 scales travel with their weights
     std::vector<TensorPlan> plans;
@@ -182,7 +168,7 @@ void quantize_gguf(const std::string& in_path, const std::string& out_path, cons
         TensorPlan p;
         p.info = {t.name, t.shape, t.type, t.type == DType::F8_E4M3};
         p.raw = &t;
-        p.read_rows = gguf_row_reader(in, t);
+        p.read_rows = gguf_row_reader(loader, t);
         plans.push_back(std::move(p));
     }
     if (requantize)
