@@ -16,7 +16,9 @@ FileTypeSpec parse_type_option(const std::string& text, bool pure) {
     return *spec;
 }
 
-int thread_count(int requested) { return requested > 0 ? requested : ThreadPool::default_threads(); }
+int thread_count(int requested) {
+    return requested > 0 ? requested : ThreadPool::default_threads();
+}
 
 }  // namespace
 
@@ -27,11 +29,15 @@ Runner add_convert(CLI::App& app) {
         int threads = 0;
     };
     auto o = std::make_shared<Options>();
-    app.add_option("hf_dir", o->input, "Hugging Face checkpoint folder (config.json + safetensors)")->required();
+    app.add_option("hf_dir", o->input, "Hugging Face checkpoint folder (config.json + safetensors)")
+        ->required();
     app.add_option("output", o->output, "GGUF file to write")->required();
     app.add_option("--type", o->type, "Tensor types: " + file_type_names() + " (default F32)");
-    app.add_flag("--pure", o->pure, "Give every quantizable tensor the base type (no llama-quantize mix)");
-    app.add_option("--vocab-from", o->vocab_from, "Copy the tokenizer.* keys of this GGUF instead of reading the folder's tokenizer");
+    app.add_flag("--pure", o->pure,
+                 "Give every quantizable tensor the base type (no llama-quantize mix)");
+    app.add_option(
+        "--vocab-from", o->vocab_from,
+        "Copy the tokenizer.* keys of this GGUF instead of reading the folder's tokenizer");
     app.add_option("--name", o->name, "general.name (default: the folder's name)");
     app.add_option("-t,--threads", o->threads, "Worker threads (default: all cores)");
     return [o]() {
@@ -55,7 +61,8 @@ Runner add_quantize(CLI::App& app) {
     app.add_option("input", o->input, "GGUF file to read")->required();
     app.add_option("output", o->output, "GGUF file to write")->required();
     app.add_option("type", o->type, "File type: " + file_type_names())->required();
-    app.add_flag("--pure", o->pure, "Give every quantizable tensor the base type (no llama-quantize mix)");
+    app.add_flag("--pure", o->pure,
+                 "Give every quantizable tensor the base type (no llama-quantize mix)");
     app.add_option("-t,--threads", o->threads, "Worker threads (default: all cores)");
     return [o]() {
         QuantizeOptions q;

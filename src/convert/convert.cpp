@@ -25,8 +25,8 @@ constexpr uint32_t k_quantization_version = 2;  // ggml's GGML_QNT_VERSION
 
 // The metadata llama.cpp's converter writes for these architectures (and the Pangu MoE keys
 // of docs/gguf-pangu-*.md), in the order of the reference files.
-void set_model_metadata(GgufWriter& w, const ModelConfig& c, const nlohmann::json& hf, const std::string& name,
-                        FileType file_type) {
+void set_model_metadata(GgufWriter& w, const ModelConfig& c, const nlohmann::json& hf,
+                        const std::string& name, FileType file_type) {
     const std::string a = c.arch + ".";
     auto u32 = [](int64_t v) { return uint32_t(v); };
     w.set_string("general.architecture", c.arch);
@@ -92,7 +92,8 @@ void set_model_metadata(GgufWriter& w, const ModelConfig& c, const nlohmann::jso
         w.set_string(a + "rope.scaling.type", "yarn");
         w.set_f32(a + "rope.scaling.factor", float(r.factor));
         w.set_u32(a + "rope.scaling.original_context_length", u32(r.original_context));
-        if (r.yarn_mscale_all_dim > 0) w.set_f32(a + "rope.scaling.yarn_log_multiplier", float(0.1 * r.yarn_mscale_all_dim));
+        if (r.yarn_mscale_all_dim > 0)
+            w.set_f32(a + "rope.scaling.yarn_log_multiplier", float(0.1 * r.yarn_mscale_all_dim));
         if (r.beta_fast != 32.0) w.set_f32(a + "rope.scaling.yarn_beta_fast", float(r.beta_fast));
         if (r.beta_slow != 1.0) w.set_f32(a + "rope.scaling.yarn_beta_slow", float(r.beta_slow));
     }
@@ -101,16 +102,19 @@ void set_model_metadata(GgufWriter& w, const ModelConfig& c, const nlohmann::jso
 
 void check_distinct(const std::string& in, const std::string& out) {
     std::error_code ec;
-    require(!(fs::exists(out) && fs::equivalent(in, out, ec)), out, ": the output would overwrite the input");
+    require(!(fs::exists(out) && fs::equivalent(in, out, ec)), out,
+            ": the output would overwrite the input");
 }
 
 // Float32 rows of a stored GGUF tensor, decoded by the loader's weights (FP8 with its block
 // scales; a 3-D tensor one expert slice at a time, since each has its own FP8 scale grid).
-std::function<void(int64_t, int64_t, float*)> gguf_row_reader(const TensorLoader& loader, const TensorView& t) {
+std::function<void(int64_t, int64_t, float*)> gguf_row_reader(const TensorLoader& loader,
+                                                              const TensorView& t) {
     auto slices = std::make_shared<std::vector<Weight>>();
     return [&loader, &t, slices](int64_t r0, int64_t r1, float* out) {
         if (slices->empty())
-            *slices = t.rank() == 3 ? loader.experts(t.name, "", t.dim(0), t.dim(1), t.dim(2)) : std::vector{loader.wrap(t)};
+            *slices = t.rank() == 3 ? loader.experts(t.name, "", t.dim(0), t.dim(1), t.dim(2))
+                                    : std::vector{loader.wrap(t)};
         const int64_t rows_per_slice = t.rows() / int64_t(slices->size());
         for (int64_t r = r0; r < r1; ++r) {
             const Weight& w = (*slices)[size_t(r / rows_per_slice)];
@@ -121,11 +125,14 @@ std::function<void(int64_t, int64_t, float*)> gguf_row_reader(const TensorLoader
 
 }  // namespace
 
-void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, const ConvertOptions& options) {
+void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path,
+                        const ConvertOptions& options) {
     auto [source, config] = open_model_config(hf_dir);
-    require(!source->is_gguf(), hf_dir, ": is a GGUF file; `pangolin convert` reads Hugging Face folders "
+    require(!source->is_gguf(), hf_dir,
+            ": is a GGUF file; `pangolin convert` reads Hugging Face folders "
             "(`pangolin quantize` changes the types of a GGUF file)");
-    const auto plans = plan_hf_tensors(*source, config);  // before creating any file: layout errors first
+    const auto plans =
+        plan_hf_tensors(*source, config);  // before creating any file: layout errors first
     std::unique_ptr<GgufFile> vocab_file;
     if (!options.vocab_from.empty()) vocab_file = std::make_unique<GgufFile>(options.vocab_from);
     std::string name = options.name;
@@ -137,20 +144,25 @@ void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, 
     if (vocab_file) {
         copy_gguf_vocab(writer, *vocab_file, config.n_vocab);
     } else if (!set_hf_vocab(writer, hf_dir, config.n_vocab, source->hf_config())) {
-        log_info("warning: ", hf_dir, " has no tokenizer.model or tokenizer.json: the GGUF gets no vocabulary "
+        log_info("warning: ", hf_dir,
+                 " has no tokenizer.model or tokenizer.json: the GGUF gets no vocabulary "
                  "(llama.cpp needs one; --vocab-from GGUF copies one)");
     }
     if (dtype_traits(file_type_base(options.file_type.type)).quantized)
         writer.set_u32("general.quantization_version", k_quantization_version);
-    const QuantModelInfo model{config.arch, config.n_layer, config.n_head, config.n_head_kv, config.n_expert};
-    write_planned_tensors(writer, plans, model, {options.file_type, options.threads, k_fp8_block, false});
+    const QuantModelInfo model{config.arch, config.n_layer, config.n_head, config.n_head_kv,
+                               config.n_expert};
+    write_planned_tensors(writer, plans, model,
+                          {options.file_type, options.threads, k_fp8_block, false});
     log_info("converted ", hf_dir, " (", config.arch, ") to ", out_path);
 }
 
-void quantize_gguf(const std::string& in_path, const std::string& out_path, const QuantizeOptions& options) {
+void quantize_gguf(const std::string& in_path, const std::string& out_path,
+                   const QuantizeOptions& options) {
     check_distinct(in_path, out_path);
     const auto source = ModelSource::open(in_path);
-    require(source->is_gguf(), in_path, ": is not a GGUF file; `pangolin convert` reads Hugging Face folders");
+    require(source->is_gguf(), in_path,
+            ": is not a GGUF file; `pangolin convert` reads Hugging Face folders");
     const GgufFile& in = *source->gguf();
     const TensorLoader loader(*source, simd_level());
     const ModelConfig c = source->read_config();
@@ -172,20 +184,24 @@ void quantize_gguf(const std::string& in_path, const std::string& out_path, cons
         plans.push_back(std::move(p));
     }
     if (requantize)
-        log_info("warning: ", in_path, " already holds quantized tensors; those that change type are "
-                 "requantized from their dequantized values (llama-quantize needs --allow-requantize for this)");
+        log_info("warning: ", in_path,
+                 " already holds quantized tensors; those that change type are "
+                 "requantized from their dequantized values (llama-quantize needs "
+                 "--allow-requantize for this)");
 
     GgufWriter writer(out_path);
     for (const auto& [key, value] : in.metadata()) {
-        if (key == "general.quantization_version" || key == "general.file_type" || key == "general.alignment" ||
-            key == k_gguf_fp8_block_key)
+        if (key == "general.quantization_version" || key == "general.file_type" ||
+            key == "general.alignment" || key == k_gguf_fp8_block_key)
             continue;
         writer.set_value(key, value);
     }
     writer.set_u32("general.quantization_version", k_quantization_version);
-    if (options.file_type.type != FileType::FP8) writer.set_u32("general.file_type", uint32_t(int(options.file_type.type)));
+    if (options.file_type.type != FileType::FP8)
+        writer.set_u32("general.file_type", uint32_t(int(options.file_type.type)));
     const QuantModelInfo model{c.arch, c.n_layer, c.n_head, c.n_head_kv, c.n_expert};
-    write_planned_tensors(writer, plans, model, {options.file_type, options.threads, k_fp8_block, true});
+    write_planned_tensors(writer, plans, model,
+                          {options.file_type, options.threads, k_fp8_block, true});
     log_info("quantized ", in_path, " to ", out_path, " (", file_type_name(options.file_type.type),
              options.file_type.pure ? ", pure" : "", ")");
 }

@@ -10,14 +10,15 @@
 namespace pangolin {
 
 struct ConvertOptions {
-    FileTypeSpec file_type;     // F32 unless given
+    FileTypeSpec file_type;  // F32 unless given
     int threads = 1;
-    std::string vocab_from;     // a GGUF whose tokenizer.* keys replace the folder's tokenizer
-    std::string name;           // general.name; the folder's name when empty
+    std::string vocab_from;  // a GGUF whose tokenizer.* keys replace the folder's tokenizer
+    std::string name;        // general.name; the folder's name when empty
 };
 
 // Converts the checkpoint in `hf_dir` to `out_path` with llama.cpp's GGUF layout and keys.
-void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, const ConvertOptions& options);
+void convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path,
+                        const ConvertOptions& options);
 
 struct QuantizeOptions {
     FileTypeSpec file_type;
@@ -25,6 +26,7 @@ struct QuantizeOptions {
 };
 
 // Requantizes `in_path` into `out_path` with the tensor types llama-quantize chooses.
-void quantize_gguf(const std::string& in_path, const std::string& out_path, const QuantizeOptions& options);
+void quantize_gguf(const std::string& in_path, const std::string& out_path,
+                   const QuantizeOptions& options);
 
 }  // namespace pangolin

@@ -61,13 +61,13 @@ bool llama_tensor_order(const std::string& a, const std::string& b);
 // Chooses the stored type of every tensor of one output file. Call choose() once per tensor,
 // in llama_tensor_order.
 class TypeChooser {
-public:
+  public:
     TypeChooser(FileTypeSpec spec, QuantModelInfo model, const std::vector<TensorInfo>& all);
     // The type for `t`; a fallback from the rule's type (rows not a multiple of its block)
     // is described in *note (empty otherwise).
     DType choose(const TensorInfo& t, std::string* note);
 
-private:
+  private:
     DType llama_rules(const TensorInfo& t, DType type);
     DType fp8_rule(const TensorInfo& t) const;
 

@@ -18,7 +18,7 @@ void read_weight_rows(const Weight& w, int64_t r0, int64_t r1, float* out) {
 }
 
 class Planner {
-public:
+  public:
     Planner(const ModelSource& src, const ModelConfig& c)
         : src_(src), c_(c), loader_(src, simd_level(), hf_stem_overrides(c.arch)) {}
 
@@ -28,7 +28,8 @@ public:
     std::string hf_name(const std::string& gguf) const { return loader_.stored_name(gguf); }
 
     // A stored tensor of the given shape, with its FP8 scale; both count as converted.
-    std::pair<const TensorView*, Weight> take(const std::string& hf, const std::vector<int64_t>& shape) {
+    std::pair<const TensorView*, Weight> take(const std::string& hf,
+                                              const std::vector<int64_t>& shape) {
         const TensorView* t = loader_.find_stored(hf, shape);
         require(t != nullptr, src_.path(), ": tensor '", hf, "' is missing; the ", c_.arch,
                 " layout needs it");
@@ -38,13 +39,15 @@ public:
     }
 
     // The tensor as stored (shape may drop leading 1s: router_scale [1, E] → [E]).
-    void direct(const std::string& gguf, const std::string& hf, const std::vector<int64_t>& src_shape,
-                const std::vector<int64_t>& shape) {
+    void direct(const std::string& gguf, const std::string& hf,
+                const std::vector<int64_t>& src_shape, const std::vector<int64_t>& shape) {
         auto [t, w] = take(hf, src_shape);
         TensorPlan p;
         p.info = {gguf, shape, DType::F32, t->type == DType::F8_E4M3};
         p.raw = t->type == DType::F8_E4M3 ? nullptr : t;
-        p.read_rows = [w = w](int64_t r0, int64_t r1, float* out) { read_weight_rows(w, r0, r1, out); };
+        p.read_rows = [w = w](int64_t r0, int64_t r1, float* out) {
+            read_weight_rows(w, r0, r1, out);
+        };
         plans.push_back(std::move(p));
     }
     void direct(const std::string& gguf, const std::string& hf, const std::vector<int64_t>& shape) {
@@ -61,9 +64,11 @@ public:
     void permuted(const std::string& gguf, const std::vector<int64_t>& shape, int64_t n_head) {
         auto [t, w] = take(hf_name(gguf), shape);
         const int64_t n = shape[0], hd = n / n_head;
-        require(hd % 2 == 0 && hd * n_head == n, src_.path(), ": ", t->name, " rows cannot be split into ", n_head,
-                " heads of even size");
-        auto src_row = [hd](int64_t r) { return (r / hd) * hd + (r % 2) * (hd / 2) + (r % hd) / 2; };
+        require(hd % 2 == 0 && hd * n_head == n, src_.path(), ": ", t->name,
+                " rows cannot be split into ", n_head, " heads of even size");
+        auto src_row = [hd](int64_t r) {
+            return (r / hd) * hd + (r % 2) * (hd / 2) + (r % hd) / 2;
+        };
         TensorPlan p;
         p.info = {gguf, shape, DType::F32, t->type == DType::F8_E4M3};
         if (shape.size() == 1) {
@@ -74,19 +79,23 @@ public:
             };
         } else {
             p.read_rows = [w = w, src_row](int64_t r0, int64_t r1, float* out) {
-                for (int64_t r = r0; r < r1; ++r) w.dequant(w, src_row(r), out + (r - r0) * w.cols());
+                for (int64_t r = r0; r < r1; ++r)
+                    w.dequant(w, src_row(r), out + (r - r0) * w.cols());
             };
         }
         plans.push_back(std::move(p));
     }
 
     // Experts stacked: [n_expert, rows, cols] from the n_expert tensors of hf_pattern ("{e}").
-    void stacked(const std::string& gguf, const std::string& hf_pattern, int64_t rows, int64_t cols) {
+    void stacked(const std::string& gguf, const std::string& hf_pattern, int64_t rows,
+                 int64_t cols) {
         const size_t at = hf_pattern.find("{e}");
         auto experts = std::make_shared<std::vector<Weight>>();
         bool fp8 = false;
         for (int64_t e = 0; e < c_.n_expert; ++e) {
-            auto [t, w] = take(hf_pattern.substr(0, at) + std::to_string(e) + hf_pattern.substr(at + 3), {rows, cols});
+            auto [t, w] =
+                take(hf_pattern.substr(0, at) + std::to_string(e) + hf_pattern.substr(at + 3),
+                     {rows, cols});
             fp8 |= t->type == DType::F8_E4M3;
             experts->push_back(w);
         }
@@ -105,7 +114,8 @@ public:
     // rows of W_uv) → attn_k_b [n_head, kv_lora, nope] (W_ukᵀ per head) and
     // attn_v_b [n_head, v, kv_lora] (W_uv per head), as llama.cpp's converter splits it.
     void split_kv_b(const std::string& prefix) {
-        const int64_t nh = c_.n_head, nope = c_.qk_nope_head_dim, v = c_.head_dim_v, kvl = c_.kv_lora_rank;
+        const int64_t nh = c_.n_head, nope = c_.qk_nope_head_dim, v = c_.head_dim_v,
+                      kvl = c_.kv_lora_rank;
         auto [t, w] = take(hf_name(prefix + "attn_kv_b.weight"), {nh * (nope + v), kvl});
         const bool fp8 = t->type == DType::F8_E4M3;
         struct HeadCache {
@@ -114,7 +124,8 @@ public:
         };
         TensorPlan k;
         k.info = {prefix + "attn_k_b.weight", {nh, kvl, nope}, DType::F32, fp8};
-        k.read_rows = [w = w, cache = std::make_shared<HeadCache>(), nope, v, kvl](int64_t r0, int64_t r1, float* out) {
+        k.read_rows = [w = w, cache = std::make_shared<HeadCache>(), nope, v, kvl](
+                          int64_t r0, int64_t r1, float* out) {
             for (int64_t r = r0; r < r1; ++r) {
                 const int64_t h = r / kvl, col = r % kvl;
                 if (cache->head != h) {
@@ -122,14 +133,16 @@ public:
                     read_weight_rows(w, h * (nope + v), h * (nope + v) + nope, cache->w_uk.data());
                     cache->head = h;
                 }
-                for (int64_t n = 0; n < nope; ++n) out[(r - r0) * nope + n] = cache->w_uk[size_t(n * kvl + col)];
+                for (int64_t n = 0; n < nope; ++n)
+                    out[(r - r0) * nope + n] = cache->w_uk[size_t(n * kvl + col)];
             }
         };
         plans.push_back(std::move(k));
         TensorPlan vb;
         vb.info = {prefix + "attn_v_b.weight", {nh, v, kvl}, DType::F32, fp8};
         vb.read_rows = [w = w, nope, v](int64_t r0, int64_t r1, float* out) {
-            for (int64_t r = r0; r < r1; ++r) w.dequant(w, (r / v) * (nope + v) + nope + r % v, out + (r - r0) * w.cols());
+            for (int64_t r = r0; r < r1; ++r)
+                w.dequant(w, (r / v) * (nope + v) + nope + r % v, out + (r - r0) * w.cols());
         };
         plans.push_back(std::move(vb));
     }
@@ -137,7 +150,9 @@ public:
     void computed(const std::string& gguf, std::vector<float> values) {
         TensorPlan p;
         p.info = {gguf, {int64_t(values.size())}, DType::F32, false};
-        p.read_rows = [v = std::move(values)](int64_t, int64_t, float* out) { std::copy(v.begin(), v.end(), out); };
+        p.read_rows = [v = std::move(values)](int64_t, int64_t, float* out) {
+            std::copy(v.begin(), v.end(), out);
+        };
         plans.push_back(std::move(p));
     }
 
@@ -149,21 +164,25 @@ public:
         for (const TensorView* t : src_.tensors()) {
             if (used_.count(t->name) || t->name.ends_with("rotary_emb.inv_freq")) continue;
             int layer = -1;
-            if (std::sscanf(t->name.c_str(), "model.layers.%d.", &layer) == 1 && layer >= c_.n_layer) {
+            if (std::sscanf(t->name.c_str(), "model.layers.%d.", &layer) == 1 &&
+                layer >= c_.n_layer) {
                 ++mtp;
                 continue;
             }
             left.push_back(t->name);
         }
-        if (mtp) log_info("skipping ", mtp, " tensors of layers past num_hidden_layers (multi-token prediction)");
+        if (mtp)
+            log_info("skipping ", mtp,
+                     " tensors of layers past num_hidden_layers (multi-token prediction)");
         if (left.empty()) return;
         std::string list;
-        for (size_t i = 0; i < std::min<size_t>(left.size(), 5); ++i) list += (i ? ", " : "") + left[i];
-        fail(src_.path(), ": ", left.size(), " tensor(s) have no place in the ", c_.arch, " GGUF layout: ", list,
-             left.size() > 5 ? ", ..." : "");
+        for (size_t i = 0; i < std::min<size_t>(left.size(), 5); ++i)
+            list += (i ? ", " : "") + left[i];
+        fail(src_.path(), ": ", left.size(), " tensor(s) have no place in the ", c_.arch,
+             " GGUF layout: ", list, left.size() > 5 ? ", ..." : "");
     }
 
-private:
+  private:
     const ModelSource& src_;
     const ModelConfig& c_;
     TensorLoader loader_;
@@ -184,7 +203,8 @@ std::vector<float> llama3_rope_factors(const RopeConfig& r) {
         } else if (wavelen > low_wavelen) {
             out.push_back(float(r.factor));
         } else {
-            const double smooth = (orig / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+            const double smooth =
+                (orig / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
             out.push_back(float(1.0 / ((1 - smooth) / r.factor + smooth)));
         }
     }
@@ -239,14 +259,17 @@ void plan_moe(Planner& pl, const ModelConfig& c, int64_t layer, const std::strin
     const int64_t d = c.n_embd, ne = c.n_expert, ff = c.n_ff_expert;
     const std::string h = "model.layers." + std::to_string(layer) + ".mlp.";
     pl.direct(p + "ffn_gate_inp.weight", h + "gate.weight", {ne, d});
-    if (pl.has(h + "gate.e_score_correction_bias")) pl.direct(p + "exp_probs_b.bias", h + "gate.e_score_correction_bias", {ne});
+    if (pl.has(h + "gate.e_score_correction_bias"))
+        pl.direct(p + "exp_probs_b.bias", h + "gate.e_score_correction_bias", {ne});
     // Pangu Pro MoE's per-expert output scale, stored [1, n_expert]
-    if (pl.has(h + "router_scale")) pl.direct(p + "ffn_gate_inp_scale.weight", h + "router_scale", {1, ne}, {ne});
+    if (pl.has(h + "router_scale"))
+        pl.direct(p + "ffn_gate_inp_scale.weight", h + "router_scale", {1, ne}, {ne});
     pl.stacked(p + "ffn_gate_exps.weight", h + "experts.{e}.gate_proj.weight", ff, d);
     pl.stacked(p + "ffn_up_exps.weight", h + "experts.{e}.up_proj.weight", ff, d);
     pl.stacked(p + "ffn_down_exps.weight", h + "experts.{e}.down_proj.weight", d, ff);
     // shared experts, fused: DeepSeek's mlp.shared_experts, Qwen/Pangu's mlp.shared_expert
-    const std::string sh = pl.has(h + "shared_experts.gate_proj.weight") ? h + "shared_experts." : h + "shared_expert.";
+    const std::string sh = pl.has(h + "shared_experts.gate_proj.weight") ? h + "shared_experts."
+                                                                         : h + "shared_expert.";
     if (pl.has(sh + "gate_proj.weight")) {
         const int64_t ffs = c.n_ff_shared > 0 ? c.n_ff_shared : c.n_shared_expert * ff;
         pl.direct(p + "ffn_gate_shexp.weight", sh + "gate_proj.weight", {ffs, d});
@@ -264,27 +287,35 @@ std::vector<TensorPlan> plan_hf_tensors(const ModelSource& source, const ModelCo
     pl.direct("token_embd.weight", "model.embed_tokens.weight", {c.n_vocab, d});
     pl.direct("output_norm.weight", "model.norm.weight", {d});
     if (pl.has("lm_head.weight")) {
-        if (c.tie_embeddings) pl.take("lm_head.weight", {c.n_vocab, d});  // a saved copy of the tied head
-        else pl.direct("output.weight", "lm_head.weight", {c.n_vocab, d});
+        if (c.tie_embeddings)
+            pl.take("lm_head.weight", {c.n_vocab, d});  // a saved copy of the tied head
+        else
+            pl.direct("output.weight", "lm_head.weight", {c.n_vocab, d});
     }
-    if (c.rope.scaling == RopeScaling::Llama3) pl.computed("rope_freqs.weight", llama3_rope_factors(c.rope));
+    if (c.rope.scaling == RopeScaling::Llama3)
+        pl.computed("rope_freqs.weight", llama3_rope_factors(c.rope));
 
     const bool ultra = c.arch == "pangu-ultra-moe";
     for (int64_t i = 0; i < c.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
-        auto norm = [&](const std::string& stem) { pl.direct(p + stem, pl.hf_name(p + stem), {d}); };
+        auto norm = [&](const std::string& stem) {
+            pl.direct(p + stem, pl.hf_name(p + stem), {d});
+        };
         norm("attn_norm.weight");
         if (ultra) norm("post_attention_norm.weight");
         norm("ffn_norm.weight");
         if (ultra) norm("post_ffw_norm.weight");
-        if (c.is_mla()) plan_mla(pl, c, p);
-        else plan_attention(pl, c, p);
+        if (c.is_mla())
+            plan_mla(pl, c, p);
+        else
+            plan_attention(pl, c, p);
         if (c.is_moe() && i >= c.n_dense_lead) {
             plan_moe(pl, c, i, p);
         } else {
-            for (const auto& [stem, shape] : {std::pair<std::string, std::vector<int64_t>>{"ffn_gate.weight", {c.n_ff, d}},
-                                              {"ffn_up.weight", {c.n_ff, d}},
-                                              {"ffn_down.weight", {d, c.n_ff}}})
+            for (const auto& [stem, shape] :
+                 {std::pair<std::string, std::vector<int64_t>>{"ffn_gate.weight", {c.n_ff, d}},
+                  {"ffn_up.weight", {c.n_ff, d}},
+                  {"ffn_down.weight", {d, c.n_ff}}})
                 pl.direct(p + stem, pl.hf_name(p + stem), shape);
         }
     }

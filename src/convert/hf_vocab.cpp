@@ -20,8 +20,16 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// llama.cpp's token types (tokenizer.ggml.token_type); SentencePiece numbers its piece types the same.
-enum TokenType : int32_t { k_normal = 1, k_unknown = 2, k_control = 3, k_user_defined = 4, k_unused = 5, k_byte = 6 };
+// llama.cpp's token types (tokenizer.ggml.token_type); SentencePiece numbers its piece types the
+// same.
+enum TokenType : int32_t {
+    k_normal = 1,
+    k_unknown = 2,
+    k_control = 3,
+    k_user_defined = 4,
+    k_unused = 5,
+    k_byte = 6
+};
 
 std::string read_file_bytes(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -41,8 +49,9 @@ json read_json_file(const fs::path& p) {
 
 // Protocol Buffers wire format, just enough for SentencePiece's ModelProto.
 class ProtoReader {
-public:
-    ProtoReader(std::string_view data, const std::string& path) : p_(data.data()), end_(data.data() + data.size()), path_(path) {}
+  public:
+    ProtoReader(std::string_view data, const std::string& path)
+        : p_(data.data()), end_(data.data() + data.size()), path_(path) {}
     bool done() const { return p_ >= end_; }
     uint64_t varint() {
         uint64_t v = 0;
@@ -62,7 +71,8 @@ public:
     }
     std::string_view bytes() {
         const uint64_t n = varint();
-        require(n <= uint64_t(end_ - p_), path_, ": truncated SentencePiece model (field of ", n, " bytes)");
+        require(n <= uint64_t(end_ - p_), path_, ": truncated SentencePiece model (field of ", n,
+                " bytes)");
         std::string_view s(p_, size_t(n));
         p_ += n;
         return s;
@@ -76,15 +86,26 @@ public:
     }
     void skip(uint32_t wire_type) {
         switch (wire_type) {
-            case 0: varint(); break;
-            case 1: require(end_ - p_ >= 8, path_, ": truncated SentencePiece model"); p_ += 8; break;
-            case 2: bytes(); break;
-            case 5: require(end_ - p_ >= 4, path_, ": truncated SentencePiece model"); p_ += 4; break;
-            default: fail(path_, ": not a SentencePiece model (protobuf wire type ", wire_type, ")");
+            case 0:
+                varint();
+                break;
+            case 1:
+                require(end_ - p_ >= 8, path_, ": truncated SentencePiece model");
+                p_ += 8;
+                break;
+            case 2:
+                bytes();
+                break;
+            case 5:
+                require(end_ - p_ >= 4, path_, ": truncated SentencePiece model");
+                p_ += 4;
+                break;
+            default:
+                fail(path_, ": not a SentencePiece model (protobuf wire type ", wire_type, ")");
         }
     }
 
-private:
+  private:
     const char* p_;
     const char* end_;
     const std::string& path_;
@@ -121,22 +142,31 @@ Vocab read_sentencepiece(const fs::path& path, int64_t n_vocab) {
             int type = k_normal;
             while (!piece.done()) {
                 const uint32_t f = piece.key(wt);
-                if (f == 1 && wt == 2) text = std::string(piece.bytes());
-                else if (f == 2 && wt == 5) score = piece.fixed32_float();
-                else if (f == 3 && wt == 0) type = int(piece.varint());
-                else piece.skip(wt);
+                if (f == 1 && wt == 2)
+                    text = std::string(piece.bytes());
+                else if (f == 2 && wt == 5)
+                    score = piece.fixed32_float();
+                else if (f == 3 && wt == 0)
+                    type = int(piece.varint());
+                else
+                    piece.skip(wt);
             }
             // llama.cpp's converter asks IsUnknown / IsControl / IsUnused / IsByte only:
             // user-defined pieces stay NORMAL
             v.tokens.push_back(std::move(text));
             v.scores.push_back(score);
-            v.types.push_back(type == k_unknown || type == k_control || type == k_unused || type == k_byte ? type : k_normal);
+            v.types.push_back(type == k_unknown || type == k_control || type == k_unused ||
+                                      type == k_byte
+                                  ? type
+                                  : k_normal);
         } else if (field == 3 && wt == 2) {
             ProtoReader norm(r.bytes(), p);
             while (!norm.done()) {
                 const uint32_t f = norm.key(wt);
-                if (f == 3 && wt == 0) v.add_space_prefix = norm.varint() != 0;
-                else norm.skip(wt);
+                if (f == 3 && wt == 0)
+                    v.add_space_prefix = norm.varint() != 0;
+                else
+                    norm.skip(wt);
             }
         } else {
             r.skip(wt);
@@ -144,8 +174,8 @@ Vocab read_sentencepiece(const fs::path& path, int64_t n_vocab) {
     }
     require(!v.tokens.empty(), p, ": no pieces (not a SentencePiece model?)");
     if (int64_t(v.tokens.size()) > n_vocab) {
-        log_info("warning: ", p, " has ", v.tokens.size(), " pieces, more than the model's ", n_vocab,
-                 " tokens; the extra ones are dropped");
+        log_info("warning: ", p, " has ", v.tokens.size(), " pieces, more than the model's ",
+                 n_vocab, " tokens; the extra ones are dropped");
         v.tokens.resize(size_t(n_vocab));
         v.scores.resize(size_t(n_vocab));
         v.types.resize(size_t(n_vocab));
@@ -160,9 +190,12 @@ Vocab read_sentencepiece(const fs::path& path, int64_t n_vocab) {
 
 // Added tokens llama.cpp treats as control tokens even when not marked special.
 bool looks_special(const std::string& t) {
-    auto wrapped = [&](const char* a, const char* b) { return t.starts_with(a) && t.ends_with(b) && t.size() >= std::strlen(a) + std::strlen(b); };
-    return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" || wrapped("<|", "|>") ||
-           wrapped("<\xef\xbd\x9c", "\xef\xbd\x9c>") || wrapped("<unused", ">");
+    auto wrapped = [&](const char* a, const char* b) {
+        return t.starts_with(a) && t.ends_with(b) && t.size() >= std::strlen(a) + std::strlen(b);
+    };
+    return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" ||
+           wrapped("<|", "|>") || wrapped("<\xef\xbd\x9c", "\xef\xbd\x9c>") ||
+           wrapped("<unused", ">");
 }
 
 // The split patterns of well-known byte-level BPE pre-tokenizers, by llama.cpp's names.
@@ -180,8 +213,10 @@ std::string recognize_pre(const json& pre_tokenizer) {
     };
     visit(visit, pre_tokenizer);
     auto has = [&](const char* s) { return patterns.find(s) != std::string::npos; };
-    if (has("[\xe4\xb8\x80-\xe9\xbe\xa5\xe3\x81\x80-\xe3\x82\x9f\xe3\x82\xa0-\xe3\x83\xbf]+")) return "deepseek-v3";
-    if (has("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|")) return "llama-bpe";
+    if (has("[\xe4\xb8\x80-\xe9\xbe\xa5\xe3\x81\x80-\xe3\x82\x9f\xe3\x82\xa0-\xe3\x83\xbf]+"))
+        return "deepseek-v3";
+    if (has("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"))
+        return "llama-bpe";
     if (has("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}|")) return "qwen2";
     if (patterns.empty() && byte_level) return "gpt-2";
     return "";
@@ -190,8 +225,8 @@ std::string recognize_pre(const json& pre_tokenizer) {
 Vocab read_bpe(const fs::path& path, int64_t n_vocab) {
     const json j = read_json_file(path);
     const std::string p = path.string();
-    require(j.contains("model") && j["model"].is_object() && j["model"].value("type", "") == "BPE", p,
-            ": only BPE tokenizer.json files are supported (model.type \"BPE\")");
+    require(j.contains("model") && j["model"].is_object() && j["model"].value("type", "") == "BPE",
+            p, ": only BPE tokenizer.json files are supported (model.type \"BPE\")");
     const json& model = j["model"];
     require(model.contains("vocab") && model["vocab"].is_object(), p, ": model.vocab is missing");
     Vocab v;
@@ -207,7 +242,9 @@ Vocab read_bpe(const fs::path& path, int64_t n_vocab) {
             const std::string content = a.value("content", "");
             if (id < 0) continue;
             v.added[content] = id;
-            by_id[id] = {content, a.value("special", false) || looks_special(content) ? k_control : k_user_defined};
+            by_id[id] = {content, a.value("special", false) || looks_special(content)
+                                      ? k_control
+                                      : k_user_defined};
         }
     }
     for (int64_t i = 0; i < n_vocab; ++i) {
@@ -221,17 +258,20 @@ Vocab read_bpe(const fs::path& path, int64_t n_vocab) {
         }
     }
     if (!by_id.empty() && by_id.rbegin()->first >= n_vocab)
-        log_info("warning: ", p, " has token ids up to ", by_id.rbegin()->first, ", beyond the model's ", n_vocab,
-                 " tokens; they are dropped");
+        log_info("warning: ", p, " has token ids up to ", by_id.rbegin()->first,
+                 ", beyond the model's ", n_vocab, " tokens; they are dropped");
     if (model.contains("merges") && model["merges"].is_array()) {
         for (const auto& m : model["merges"]) {
-            if (m.is_string()) v.merges.push_back(m.get<std::string>());
-            else if (m.is_array() && m.size() == 2) v.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+            if (m.is_string())
+                v.merges.push_back(m.get<std::string>());
+            else if (m.is_array() && m.size() == 2)
+                v.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
         }
     }
     v.pre = j.contains("pre_tokenizer") ? recognize_pre(j["pre_tokenizer"]) : "";
     if (v.pre.empty()) {
-        log_info("warning: ", p, ": pre-tokenizer not recognized; writing tokenizer.ggml.pre = \"default\"");
+        log_info("warning: ", p,
+                 ": pre-tokenizer not recognized; writing tokenizer.ggml.pre = \"default\"");
         v.pre = "default";
     }
     return v;
@@ -241,29 +281,42 @@ std::optional<std::string> special_content(const json& tc, const std::string& ke
     if (!tc.contains(key)) return std::nullopt;
     const json& e = tc[key];
     if (e.is_string()) return e.get<std::string>();
-    if (e.is_object() && e.contains("content") && e["content"].is_string()) return e["content"].get<std::string>();
+    if (e.is_object() && e.contains("content") && e["content"].is_string())
+        return e["content"].get<std::string>();
     return std::nullopt;
 }
 
 }  // namespace
 
-bool set_hf_vocab(GgufWriter& w, const std::string& folder, int64_t n_vocab, const nlohmann::json& config) {
+bool set_hf_vocab(GgufWriter& w, const std::string& folder, int64_t n_vocab,
+                  const nlohmann::json& config) {
     const fs::path dir(folder);
     Vocab v;
-    if (fs::exists(dir / "tokenizer.model")) v = read_sentencepiece(dir / "tokenizer.model", n_vocab);
-    else if (fs::exists(dir / "tokenizer.json")) v = read_bpe(dir / "tokenizer.json", n_vocab);
-    else return false;
+    if (fs::exists(dir / "tokenizer.model"))
+        v = read_sentencepiece(dir / "tokenizer.model", n_vocab);
+    else if (fs::exists(dir / "tokenizer.json"))
+        v = read_bpe(dir / "tokenizer.json", n_vocab);
+    else
+        return false;
 
-    const json tc = fs::exists(dir / "tokenizer_config.json") ? read_json_file(dir / "tokenizer_config.json") : json::object();
+    const json tc = fs::exists(dir / "tokenizer_config.json")
+                        ? read_json_file(dir / "tokenizer_config.json")
+                        : json::object();
     // added_tokens_decoder overrides tokens of a SentencePiece vocabulary (llama.cpp does the same)
-    if (v.model == "llama" && tc.contains("added_tokens_decoder") && tc["added_tokens_decoder"].is_object()) {
-        for (auto it = tc["added_tokens_decoder"].begin(); it != tc["added_tokens_decoder"].end(); ++it) {
-            const int64_t id = std::stoll(it.key());
-            if (id < 0 || id >= n_vocab || !it->contains("content")) continue;
+    if (v.model == "llama" && tc.contains("added_tokens_decoder") &&
+        tc["added_tokens_decoder"].is_object()) {
+        for (auto it = tc["added_tokens_decoder"].begin(); it != tc["added_tokens_decoder"].end();
+             ++it) {
+            char* end = nullptr;
+            const long long id = std::strtoll(it.key().c_str(), &end, 10);
+            if (*end != '\0' || id < 0 || id >= n_vocab || !it->is_object() ||
+                !(*it)["content"].is_string())
+                continue;
             const std::string content = (*it)["content"].get<std::string>();
             v.tokens[size_t(id)] = content;
             v.scores[size_t(id)] = -1000.0f;
-            v.types[size_t(id)] = it->value("special", false) || looks_special(content) ? k_control : k_user_defined;
+            v.types[size_t(id)] =
+                it->value("special", false) || looks_special(content) ? k_control : k_user_defined;
         }
     }
 
@@ -277,8 +330,9 @@ bool set_hf_vocab(GgufWriter& w, const std::string& folder, int64_t n_vocab, con
     // special tokens: by content (tokenizer_config.json) among the added tokens or the
     // vocabulary, else by id (config.json)
     const std::pair<const char*, const char*> specials[] = {
-        {"bos", "bos_token_id"}, {"eos", "eos_token_id"}, {"unk", "unknown_token_id"}, {"sep", "seperator_token_id"},
-        {"pad", "padding_token_id"}, {"cls", "cls_token_id"}, {"mask", "mask_token_id"},
+        {"bos", "bos_token_id"},       {"eos", "eos_token_id"},     {"unk", "unknown_token_id"},
+        {"sep", "seperator_token_id"}, {"pad", "padding_token_id"}, {"cls", "cls_token_id"},
+        {"mask", "mask_token_id"},
     };
     for (const auto& [typ, gguf_key] : specials) {
         std::optional<int64_t> id;
@@ -289,13 +343,17 @@ bool set_hf_vocab(GgufWriter& w, const std::string& folder, int64_t n_vocab, con
         }
         if (!id && config.contains(std::string(typ) + "_token_id")) {
             const json& c = config[std::string(typ) + "_token_id"];
-            if (c.is_number_integer()) id = c.get<int64_t>();
-            else if (c.is_array() && !c.empty() && c[0].is_number_integer()) id = c[0].get<int64_t>();
+            if (c.is_number_integer())
+                id = c.get<int64_t>();
+            else if (c.is_array() && !c.empty() && c[0].is_number_integer())
+                id = c[0].get<int64_t>();
         }
-        if (id && *id >= 0 && *id < n_vocab) w.set_u32(std::string("tokenizer.ggml.") + gguf_key, uint32_t(*id));
+        if (id && *id >= 0 && *id < n_vocab)
+            w.set_u32(std::string("tokenizer.ggml.") + gguf_key, uint32_t(*id));
     }
     for (const char* flag : {"add_bos_token", "add_eos_token"})
-        if (tc.contains(flag) && tc[flag].is_boolean()) w.set_bool(std::string("tokenizer.ggml.") + flag, tc[flag].get<bool>());
+        if (tc.contains(flag) && tc[flag].is_boolean())
+            w.set_bool(std::string("tokenizer.ggml.") + flag, tc[flag].get<bool>());
     if (v.add_space_prefix) w.set_bool("tokenizer.ggml.add_space_prefix", *v.add_space_prefix);
 
     // chat template: tokenizer_config.json (a string, or named templates), else chat_template.jinja
@@ -306,7 +364,8 @@ bool set_hf_vocab(GgufWriter& w, const std::string& folder, int64_t n_vocab, con
         for (const auto& t : tc["chat_template"]) {
             const std::string name = t.value("name", ""), text = t.value("template", "");
             if (name.empty()) continue;
-            if (name == "default") w.set_string("tokenizer.chat_template", text);
+            if (name == "default")
+                w.set_string("tokenizer.chat_template", text);
             else {
                 names.push_back(name);
                 w.set_string("tokenizer.chat_template." + name, text);
@@ -316,7 +375,8 @@ bool set_hf_vocab(GgufWriter& w, const std::string& folder, int64_t n_vocab, con
     } else if (fs::exists(dir / "chat_template.jinja")) {
         w.set_string("tokenizer.chat_template", read_file_bytes(dir / "chat_template.jinja"));
     }
-    log_info("vocabulary: ", v.model == "llama" ? "SentencePiece" : "byte-level BPE", ", ", v.tokens.size(), " tokens");
+    log_info("vocabulary: ", v.model == "llama" ? "SentencePiece" : "byte-level BPE", ", ",
+             v.tokens.size(), " tokens");
     return true;
 }
 

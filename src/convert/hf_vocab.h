@@ -21,7 +21,8 @@ class GgufFile;
 // Sets the tokenizer keys from `folder`; returns false (and sets nothing) when the folder has
 // neither tokenizer.model nor tokenizer.json. n_vocab: the model's vocabulary size (padded
 // with "[PAD<id>]" unused tokens, as llama.cpp does, when the tokenizer has fewer).
-bool set_hf_vocab(GgufWriter& writer, const std::string& folder, int64_t n_vocab, const nlohmann::json& config);
+bool set_hf_vocab(GgufWriter& writer, const std::string& folder, int64_t n_vocab,
+                  const nlohmann::json& config);
 
 // Copies every tokenizer.* key of `from` (--vocab-from); its token count must be n_vocab.
 void copy_gguf_vocab(GgufWriter& writer, const GgufFile& from, int64_t n_vocab);

@@ -22,7 +22,9 @@ struct Output {
     std::vector<int64_t> scale_shape;  // FP8: [slices..., ceil(rows/B), ceil(cols/B)]
 };
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+    return (a + b - 1) / b;
+}
 
 // FP8: rows per slice (the matrix of one expert, or the whole matrix) and the slice count
 std::pair<int64_t, int64_t> fp8_slices(const TensorPlan& p) {
@@ -39,7 +41,8 @@ void write_raw(GgufWriter& w, const TensorView& t, Progress& progress) {
     }
 }
 
-void write_quantized(GgufWriter& w, const TensorPlan& p, DType type, ThreadPool& pool, Progress& progress) {
+void write_quantized(GgufWriter& w, const TensorPlan& p, DType type, ThreadPool& pool,
+                     Progress& progress) {
     const int64_t cols = p.cols(), rows = p.rows();
     const size_t row_bytes = dtype_row_bytes(type, cols);
     const int64_t band = std::clamp<int64_t>(int64_t(k_band_bytes / (size_t(cols) * 4)), 1, rows);
@@ -50,7 +53,8 @@ void write_quantized(GgufWriter& w, const TensorPlan& p, DType type, ThreadPool&
         p.read_rows(r0, r0 + n, x.data());
         // one row per job: a row's bytes do not depend on which thread quantizes it
         pool.parallel_for(n, [&](int64_t b, int64_t e, int) {
-            for (int64_t r = b; r < e; ++r) quantize_row_ref(type, x.data() + r * cols, q.data() + size_t(r) * row_bytes, cols);
+            for (int64_t r = b; r < e; ++r)
+                quantize_row_ref(type, x.data() + r * cols, q.data() + size_t(r) * row_bytes, cols);
         });
         w.write_tensor_data(q.data(), size_t(n) * row_bytes);
         progress.advance(size_t(n) * row_bytes);
@@ -70,7 +74,8 @@ void write_fp8(GgufWriter& w, const TensorPlan& p, int64_t block, Progress& prog
         for (int64_t b = 0; b < rb; ++b) {
             const int64_t r0 = s * rows + b * block, n = std::min(block, rows - b * block);
             p.read_rows(r0, r0 + n, x.data());
-            quantize_fp8_band_ref(x.data(), n, cols, block, q.data(), scales.data() + (s * rb + b) * cb);
+            quantize_fp8_band_ref(x.data(), n, cols, block, q.data(),
+                                  scales.data() + (s * rb + b) * cb);
             w.write_tensor_data(q.data(), size_t(n * cols));
             progress.advance(size_t(n * cols));
         }
@@ -87,8 +92,8 @@ int64_t TensorPlan::rows() const {
     return n;
 }
 
-void write_planned_tensors(GgufWriter& writer, const std::vector<TensorPlan>& plans, const QuantModelInfo& model,
-                           const OutputOptions& options) {
+void write_planned_tensors(GgufWriter& writer, const std::vector<TensorPlan>& plans,
+                           const QuantModelInfo& model, const OutputOptions& options) {
     // types, chosen in llama-quantize's order (its per-layer counters depend on it)
     std::vector<size_t> order(plans.size());
     std::iota(order.begin(), order.end(), size_t(0));
@@ -114,12 +119,14 @@ void write_planned_tensors(GgufWriter& writer, const std::vector<TensorPlan>& pl
         Output o{&p, types[i], {}};
         if (o.type == DType::F8_E4M3) {
             any_fp8 = true;
-            o.scale_shape.assign(p.info.shape.begin(), p.info.shape.end() - std::min<size_t>(2, p.info.shape.size()));
+            o.scale_shape.assign(p.info.shape.begin(),
+                                 p.info.shape.end() - std::min<size_t>(2, p.info.shape.size()));
             o.scale_shape.push_back(ceil_div(fp8_slices(p).first, options.fp8_block));
             o.scale_shape.push_back(ceil_div(p.cols(), options.fp8_block));
             writer.add_tensor(p.info.name, DType::I8, p.info.shape);
             const std::string scale_name = gguf_fp8_scale_name(p.info.name);
-            require(!scale_name.empty(), "FP8 tensor ", p.info.name, " must be named <stem>.weight");
+            require(!scale_name.empty(), "FP8 tensor ", p.info.name,
+                    " must be named <stem>.weight");
             writer.add_tensor(scale_name, DType::I8, o.scale_shape);
         } else {
             writer.add_tensor(p.info.name, o.type, p.info.shape);
@@ -134,8 +141,8 @@ void write_planned_tensors(GgufWriter& writer, const std::vector<TensorPlan>& pl
     std::map<std::string, std::pair<int, uint64_t>> summary;
     for (const Output& o : outputs) {
         const TensorPlan& p = *o.plan;
-        log_debug(p.info.name, " ", shape_to_string(p.info.shape), " ", dtype_name(p.info.type), " → ",
-                  o.type == DType::F8_E4M3 ? "FP8" : dtype_name(o.type));
+        log_debug(p.info.name, " ", shape_to_string(p.info.shape), " ", dtype_name(p.info.type),
+                  " → ", o.type == DType::F8_E4M3 ? "FP8" : dtype_name(o.type));
         if (o.type == DType::F8_E4M3) {
             write_fp8(writer, p, options.fp8_block, progress);
         } else if (p.raw && p.raw->type == o.type) {
@@ -151,8 +158,10 @@ void write_planned_tensors(GgufWriter& writer, const std::vector<TensorPlan>& pl
     writer.finish();
     progress.finish();
     std::string line;
-    for (const auto& [name, s] : summary) line += str_cat(line.empty() ? "" : ", ", name, " ", s.first);
-    log_info("wrote ", plans.size(), " tensors (", line, "), ", writer.total_tensor_bytes(), " bytes of tensor data");
+    for (const auto& [name, s] : summary)
+        line += str_cat(line.empty() ? "" : ", ", name, " ", s.first);
+    log_info("wrote ", plans.size(), " tensors (", line, "), ", writer.total_tensor_bytes(),
+             " bytes of tensor data");
 }
 
 }  // namespace pangolin

@@ -39,7 +39,7 @@ struct OutputOptions {
 // I8 tensor of codes followed by its ".block_scale" tensor, and sets k_gguf_fp8_block_key), writes
 // the header (all metadata must be set before) and all tensor data, then finishes the file.
 // Reports fallbacks and a per-type summary on stderr.
-void write_planned_tensors(GgufWriter& writer, const std::vector<TensorPlan>& plans, const QuantModelInfo& model,
-                           const OutputOptions& options);
+void write_planned_tensors(GgufWriter& writer, const std::vector<TensorPlan>& plans,
+                           const QuantModelInfo& model, const OutputOptions& options);
 
 }  // namespace pangolin

@@ -14,7 +14,9 @@ namespace pangolin {
 namespace {
 
 // Round to nearest, ties to even (ggml's nearest_int adds 1.5·2^23, which rounds the same way).
-int nearest_int(float f) { return int(std::nearbyint(f)); }
+int nearest_int(float f) {
+    return int(std::nearbyint(f));
+}
 
 // Fits x[0..n) ≈ scale·L − min with integer L in [0, nmax] and min ≥ 0, minimizing
 // Σ w·(scale·L − min − x)². Starts from the range fit (max − min) / nmax, then tries nstep + 1
@@ -142,7 +144,8 @@ void quantize_k_superblock(const float* x, uint16_t& d_out, uint16_t& dmin_out, 
         for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
         const float av_x = std::sqrt(sum_x2 / 32);
         for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xs[l]);
-        scales[j] = fit_scale_min(32, NMax, xs, weights, L + 32 * j, &mins[j], Laux, rmin, rdelta, nstep);
+        scales[j] =
+            fit_scale_min(32, NMax, xs, weights, L + 32 * j, &mins[j], Laux, rmin, rdelta, nstep);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -169,7 +172,8 @@ void quantize_k_superblock(const float* x, uint16_t& d_out, uint16_t& dmin_out, 
         const float d = f16_to_f32(d_out) * float(sc);
         if (d == 0.0f) continue;  // keeps the codes of the fit
         const float dm = f16_to_f32(dmin_out) * float(m);
-        for (int l = 0; l < 32; ++l) L[32 * j + l] = uint8_t(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, NMax));
+        for (int l = 0; l < 32; ++l)
+            L[32 * j + l] = uint8_t(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, NMax));
     }
 }
 
@@ -222,7 +226,8 @@ void quantize_row_q6_k_ref(const float* x, BlockQ6_K* y, int64_t n) {
         }
         const float iscale = -128.0f / max_scale;
         y[i].d = f32_to_f16(1 / iscale);
-        for (int ib = 0; ib < 16; ++ib) y[i].scales[ib] = int8_t(std::min(127, nearest_int(iscale * scales[ib])));
+        for (int ib = 0; ib < 16; ++ib)
+            y[i].scales[ib] = int8_t(std::min(127, nearest_int(iscale * scales[ib])));
         for (int j = 0; j < 16; ++j) {
             const float d = f16_to_f32(y[i].d) * float(y[i].scales[j]);
             if (d == 0.0f) continue;  // keeps the codes of the fit
@@ -262,7 +267,8 @@ void quantize_fp8_band_ref(const float* x, int64_t n_rows, int64_t cols, int64_t
         e[c0 / block] = be;
         const int shift = 127 - int(be);  // x / 2^(be−127), exact
         for (int64_t r = 0; r < n_rows; ++r)
-            for (int64_t c = c0; c < c1; ++c) q[r * cols + c] = f32_to_fp8_e4m3(std::ldexp(x[r * cols + c], shift));
+            for (int64_t c = c0; c < c1; ++c)
+                q[r * cols + c] = f32_to_fp8_e4m3(std::ldexp(x[r * cols + c], shift));
     }
 }
 

@@ -165,11 +165,8 @@ int64_t scalar_as_int(GgufType t, const uint8_t* p) {
 }  // namespace
 
 std::string gguf_fp8_scale_name(const std::string& weight_name) {
-    constexpr std::string_view suffix = ".weight";
-    if (weight_name.size() <= suffix.size() ||
-        weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) != 0)
-        return "";
-    return weight_name.substr(0, weight_name.size() - suffix.size()) + ".block_scale";
+    if (!weight_name.ends_with(".weight")) return "";
+    return weight_name.substr(0, weight_name.size() - 7) + ".block_scale";
 }
 
 const char* gguf_type_name(GgufType t) {

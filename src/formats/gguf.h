@@ -38,9 +38,10 @@ const char* gguf_type_name(GgufType t);
 
 // Block-scaled FP8 in GGUF, Pangolin's convention (docs/gguf-fp8.md): a file whose metadata
 // holds k_gguf_fp8_block_key = B stores an FP8 weight "<stem>.weight" as an I8 tensor of
-// E4M3 bit patterns, with a companion "<stem>.block_scale" of shape [..., ceil(rows/B), ceil(cols/B)]
-// holding one E8M0 exponent byte (I8 tensor) or one F32 factor per B × B block (per slice of
-// the leading dimensions). The reader retypes such pairs to F8_E4M3 / E8M0.
+// E4M3 bit patterns, with a companion "<stem>.block_scale" of shape
+// [..., ceil(rows/B), ceil(cols/B)] holding one E8M0 exponent byte (I8 tensor) or one F32
+// factor per B × B block (per slice of the leading dimensions). The reader retypes such pairs
+// to F8_E4M3 / E8M0.
 inline constexpr const char* k_gguf_fp8_block_key = "pangolin.fp8.block_size";
 // "<stem>.weight" → "<stem>.block_scale"; empty for names not ending in ".weight".
 std::string gguf_fp8_scale_name(const std::string& weight_name);

@@ -13,11 +13,23 @@ namespace pangolin::test {
 
 inline size_t gguf_scalar_bytes(GgufType t) {
     switch (t) {
-        case GgufType::U8: case GgufType::I8: case GgufType::Bool: return 1;
-        case GgufType::U16: case GgufType::I16: return 2;
-        case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-        case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-        default: return 0;
+        case GgufType::U8:
+        case GgufType::I8:
+        case GgufType::Bool:
+            return 1;
+        case GgufType::U16:
+        case GgufType::I16:
+            return 2;
+        case GgufType::U32:
+        case GgufType::I32:
+        case GgufType::F32:
+            return 4;
+        case GgufType::U64:
+        case GgufType::I64:
+        case GgufType::F64:
+            return 8;
+        default:
+            return 0;
     }
 }
 
@@ -46,7 +58,8 @@ inline std::vector<std::string> metadata_keys(const GgufFile& f) {
 
 inline std::vector<float> dequantized(const TensorView& t) {
     std::vector<float> out(static_cast<size_t>(t.numel()));
-    for (int64_t r = 0; r < t.rows(); ++r) dequantize_row_ref(t.type, t.row(r), out.data() + r * t.cols(), t.cols());
+    for (int64_t r = 0; r < t.rows(); ++r)
+        dequantize_row_ref(t.type, t.row(r), out.data() + r * t.cols(), t.cols());
     return out;
 }
 

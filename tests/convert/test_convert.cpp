@@ -54,7 +54,8 @@ TEST_P(ConvertFixture, MatchesLlamaCppFile) {
     for (const auto& [key, value] : ref.metadata()) {
         const GgufValue* v = ours.find(key);
         ASSERT_NE(v, nullptr) << key;
-        EXPECT_TRUE(same_value(*v, value)) << key << ": " << v->to_string() << " vs " << value.to_string();
+        EXPECT_TRUE(same_value(*v, value))
+            << key << ": " << v->to_string() << " vs " << value.to_string();
     }
     ASSERT_EQ(ours.tensors().size(), ref.tensors().size());
     for (size_t i = 0; i < ref.tensors().size(); ++i) {
@@ -72,7 +73,8 @@ TEST_P(ConvertFixture, MatchesLlamaCppFile) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LlamaCppArchs, ConvertFixture,
-                         ::testing::Values("llama", "qwen2", "qwen3", "pangu-embedded", "qwen3moe", "deepseek-v3"),
+                         ::testing::Values("llama", "qwen2", "qwen3", "pangu-embedded", "qwen3moe",
+                                           "deepseek-v3"),
                          [](const auto& p) { return fixture_name(p.param); });
 
 // Architectures llama.cpp lacks (and DeepSeek's FP8 checkpoint): converted, loaded back from
@@ -91,7 +93,8 @@ TEST_P(ConvertHfOnly, LoadsBackWithReferenceLogits) {
     check_fixture_case(expected["cases"][0], dir, out, true);
 }
 
-INSTANTIATE_TEST_SUITE_P(HfOnly, ConvertHfOnly, ::testing::Values("pangu-pro-moe", "pangu-ultra-moe", "deepseek-v3-fp8"),
+INSTANTIATE_TEST_SUITE_P(HfOnly, ConvertHfOnly,
+                         ::testing::Values("pangu-pro-moe", "pangu-ultra-moe", "deepseek-v3-fp8"),
                          [](const auto& p) { return fixture_name(p.param); });
 
 // The Pangu layouts of docs/gguf-pangu-pro-moe.md and docs/gguf-pangu-ultra-moe.md.
@@ -99,26 +102,31 @@ TEST(ConvertPangu, DocumentedNamesAndKeys) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir tmp;
     ConvertOptions o;
-    convert_hf_to_gguf((fixture_models_dir() / "pangu-pro-moe" / "hf").string(), (tmp / "pro.gguf").string(), o);
+    convert_hf_to_gguf((fixture_models_dir() / "pangu-pro-moe" / "hf").string(),
+                       (tmp / "pro.gguf").string(), o);
     const GgufFile pro((tmp / "pro.gguf").string());
     EXPECT_EQ(pro.get_string("general.architecture"), "pangu-pro-moe");
     EXPECT_EQ(pro.get_int("pangu-pro-moe.expert_group_count"), 8);
     EXPECT_EQ(pro.get_int("pangu-pro-moe.expert_shared_feed_forward_length"), 128);
     EXPECT_EQ(pro.get_int("pangu-pro-moe.expert_gating_func"), 1);
     EXPECT_EQ(pro.get_bool("pangu-pro-moe.expert_weights_norm"), false);
-    for (const char* t : {"blk.1.ffn_gate_inp.weight", "blk.1.ffn_gate_inp_scale.weight", "blk.1.ffn_gate_exps.weight",
-                          "blk.1.ffn_down_exps.weight", "blk.1.ffn_up_shexp.weight", "blk.1.attn_output.bias"})
+    for (const char* t : {"blk.1.ffn_gate_inp.weight", "blk.1.ffn_gate_inp_scale.weight",
+                          "blk.1.ffn_gate_exps.weight", "blk.1.ffn_down_exps.weight",
+                          "blk.1.ffn_up_shexp.weight", "blk.1.attn_output.bias"})
         EXPECT_NE(pro.find_tensor(t), nullptr) << t;
-    EXPECT_EQ(pro.find_tensor("blk.0.ffn_gate_inp_scale.weight")->shape, (std::vector<int64_t>{64}));
+    EXPECT_EQ(pro.find_tensor("blk.0.ffn_gate_inp_scale.weight")->shape,
+              (std::vector<int64_t>{64}));
 
-    convert_hf_to_gguf((fixture_models_dir() / "pangu-ultra-moe" / "hf").string(), (tmp / "ultra.gguf").string(), o);
+    convert_hf_to_gguf((fixture_models_dir() / "pangu-ultra-moe" / "hf").string(),
+                       (tmp / "ultra.gguf").string(), o);
     const GgufFile ultra((tmp / "ultra.gguf").string());
     EXPECT_EQ(ultra.get_int("pangu-ultra-moe.leading_dense_block_count"), 1);
     EXPECT_EQ(ultra.get_int("pangu-ultra-moe.expert_gating_func"), 2);
     EXPECT_EQ(ultra.get_int("pangu-ultra-moe.attention.key_length_mla"), 24);
     EXPECT_EQ(ultra.find("pangu-ultra-moe.expert_group_count"), nullptr);
-    for (const char* t : {"blk.0.post_attention_norm.weight", "blk.0.post_ffw_norm.weight", "blk.0.ffn_norm.weight",
-                          "blk.2.attn_k_b.weight", "blk.2.attn_v_b.weight", "blk.2.ffn_gate_shexp.weight"})
+    for (const char* t :
+         {"blk.0.post_attention_norm.weight", "blk.0.post_ffw_norm.weight", "blk.0.ffn_norm.weight",
+          "blk.2.attn_k_b.weight", "blk.2.attn_v_b.weight", "blk.2.ffn_gate_shexp.weight"})
         EXPECT_NE(ultra.find_tensor(t), nullptr) << t;
 }
 
@@ -148,16 +156,19 @@ TEST(ConvertFp8, KeepsTheCheckpointsBlocks) {
     // same values: code × scale, element by element
     for (int64_t i = 0; i < hq->numel(); ++i) {
         const int64_t r = i / hq->cols(), c = i % hq->cols(), s = (r / 128) * hs->cols() + c / 128;
-        const float want = fp8_e4m3_to_f32(hq->data[i]) * reinterpret_cast<const float*>(hs->data)[s];
+        const float want =
+            fp8_e4m3_to_f32(hq->data[i]) * reinterpret_cast<const float*>(hs->data)[s];
         const float got = fp8_e4m3_to_f32(q->data[i]) * e8m0_to_f32(qs->data[s]);
         ASSERT_EQ(got, want) << i;
     }
     const TensorView* exps = g.find_tensor("blk.1.ffn_gate_exps.weight");
     ASSERT_NE(exps, nullptr);
     EXPECT_EQ(exps->type, DType::F8_E4M3);
-    EXPECT_EQ(g.find_tensor("blk.1.ffn_gate_exps.block_scale")->shape, (std::vector<int64_t>{16, 1, 2}));
-    EXPECT_EQ(g.find_tensor("blk.0.attn_k_b.weight")->type, DType::BF16);        // per-head 3-D: BF16
-    EXPECT_EQ(g.find_tensor("blk.0.attn_kv_a_mqa.weight")->type, DType::BF16);   // BF16 in the checkpoint
+    EXPECT_EQ(g.find_tensor("blk.1.ffn_gate_exps.block_scale")->shape,
+              (std::vector<int64_t>{16, 1, 2}));
+    EXPECT_EQ(g.find_tensor("blk.0.attn_k_b.weight")->type, DType::BF16);  // per-head 3-D: BF16
+    EXPECT_EQ(g.find_tensor("blk.0.attn_kv_a_mqa.weight")->type,
+              DType::BF16);  // BF16 in the checkpoint
     EXPECT_EQ(g.find_tensor("token_embd.weight")->type, DType::BF16);
     EXPECT_EQ(g.find_tensor("blk.1.ffn_gate_inp.weight")->type, DType::F32);
 
@@ -171,7 +182,8 @@ namespace {
 fs::path hf_copy(const TempDir& tmp, const fs::path& src, const std::string& name) {
     const fs::path dst = tmp / name;
     fs::create_directories(dst);
-    for (const auto& e : fs::directory_iterator(src)) fs::create_symlink(fs::absolute(e.path()), dst / e.path().filename());
+    for (const auto& e : fs::directory_iterator(src))
+        fs::create_symlink(fs::absolute(e.path()), dst / e.path().filename());
     return dst;
 }
 
@@ -195,7 +207,8 @@ TEST(ConvertVocab, SentencePieceAndQ8_0LikeTheKjvDemo) {
         ++n_keys;
         const GgufValue* v = ours.find(key);
         ASSERT_NE(v, nullptr) << key;
-        EXPECT_TRUE(same_value(*v, value)) << key << ": " << v->to_string() << " vs " << value.to_string();
+        EXPECT_TRUE(same_value(*v, value))
+            << key << ": " << v->to_string() << " vs " << value.to_string();
     }
     EXPECT_EQ(n_keys, 11);
     for (const auto& [key, value] : ours.metadata()) {
@@ -222,18 +235,24 @@ TEST(ConvertVocab, BpeTokenizerJson) {
     for (int i = 0; i < 1000; ++i) vocab["t" + std::to_string(i)] = i;
     nlohmann::json tok = {
         {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"t1 t2", {"t3", "t4"}}}}},
-        {"added_tokens", {{{"id", 1000}, {"content", "<|endoftext|>"}, {"special", true}},
-                          {{"id", 1001}, {"content", "<think>"}, {"special", false}}}},
+        {"added_tokens",
+         {{{"id", 1000}, {"content", "<|endoftext|>"}, {"special", true}},
+          {{"id", 1001}, {"content", "<think>"}, {"special", false}}}},
         {"pre_tokenizer",
          {{"type", "Sequence"},
           {"pretokenizers",
            {{{"type", "Split"},
-             {"pattern", {{"Regex", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}}},
+             {"pattern",
+              {{"Regex",
+                "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+                "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}}},
             {{"type", "ByteLevel"}}}}}},
     };
     std::ofstream(dir / "tokenizer.json") << tok.dump();
-    std::ofstream(dir / "tokenizer_config.json")
-        << nlohmann::json{{"eos_token", "<|endoftext|>"}, {"add_bos_token", false}, {"chat_template", "{{ messages }}"}}.dump();
+    std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{
+        {"eos_token", "<|endoftext|>"},
+        {"add_bos_token", false},
+        {"chat_template", "{{ messages }}"}}.dump();
     ConvertOptions o;
     convert_hf_to_gguf(dir.string(), (tmp / "bpe.gguf").string(), o);
     const GgufFile g((tmp / "bpe.gguf").string());

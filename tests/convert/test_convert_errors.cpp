@@ -19,7 +19,8 @@ namespace {
 
 // Runs pangolin with an optional file size limit (SIGXFSZ ignored, so writes past it fail
 // with EFBIG as on a full disk) and extra environment; stdout is discarded.
-CommandResult run_limited(const std::vector<std::string>& args, rlim_t max_file_bytes = RLIM_INFINITY,
+CommandResult run_limited(const std::vector<std::string>& args,
+                          rlim_t max_file_bytes = RLIM_INFINITY,
                           const std::vector<std::string>& env = {}) {
     int err_pipe[2];
     if (pipe(err_pipe)) throw std::runtime_error("pipe failed");
@@ -53,10 +54,16 @@ CommandResult run_limited(const std::vector<std::string>& args, rlim_t max_file_
     return r;
 }
 
-std::string hf(const std::string& fixture) { return (fixture_models_dir() / fixture / "hf").string(); }
-std::string f32(const std::string& fixture) { return (fixture_models_dir() / fixture / "model-f32.gguf").string(); }
+std::string hf(const std::string& fixture) {
+    return (fixture_models_dir() / fixture / "hf").string();
+}
+std::string f32(const std::string& fixture) {
+    return (fixture_models_dir() / fixture / "model-f32.gguf").string();
+}
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
 
 // The folder holds nothing but what the test put there.
 std::vector<std::string> listing(const fs::path& dir) {
@@ -70,12 +77,15 @@ std::vector<std::string> listing(const fs::path& dir) {
 TEST(ConvertBadInput, OutputFolderMissing) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir tmp;
-    const auto r = run_limited({"convert", hf("qwen2"), (tmp / "no-such-folder" / "out.gguf").string()});
+    const auto r =
+        run_limited({"convert", hf("qwen2"), (tmp / "no-such-folder" / "out.gguf").string()});
     EXPECT_EQ(r.status, 1);
-    EXPECT_TRUE(contains(r.err, "out.gguf: cannot create output file: No such file or directory")) << r.err;
+    EXPECT_TRUE(contains(r.err, "out.gguf: cannot create output file: No such file or directory"))
+        << r.err;
     // a path whose folder is a regular file
     std::ofstream(tmp / "file") << "x";
-    const auto r2 = run_limited({"quantize", f32("qwen2"), (tmp / "file" / "out.gguf").string(), "Q8_0"});
+    const auto r2 =
+        run_limited({"quantize", f32("qwen2"), (tmp / "file" / "out.gguf").string(), "Q8_0"});
     EXPECT_EQ(r2.status, 1);
     EXPECT_TRUE(contains(r2.err, "cannot create output file: Not a directory")) << r2.err;
     EXPECT_EQ(listing(tmp.path()), std::vector<std::string>{"file"});
@@ -105,9 +115,13 @@ TEST(ConvertBadInput, KQuantFallbackIsReported) {
     const auto out = (tmp / "q4km.gguf").string();
     const auto r = run_limited({"quantize", f32("qwen3moe"), out, "Q4_K_M"});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_TRUE(contains(r.err, "blk.0.attn_q.weight: rows of 128 values are not a multiple of the Q4_K block (256); using Q5_0"))
+    EXPECT_TRUE(contains(r.err,
+                         "blk.0.attn_q.weight: rows of 128 values are not a multiple of the Q4_K "
+                         "block (256); using Q5_0"))
         << r.err;
-    EXPECT_TRUE(contains(r.err, "blk.1.ffn_down_exps.weight: rows of 64 values are not a multiple of the Q6_K block (256); using Q8_0"))
+    EXPECT_TRUE(contains(r.err,
+                         "blk.1.ffn_down_exps.weight: rows of 64 values are not a multiple of the "
+                         "Q6_K block (256); using Q8_0"))
         << r.err;
     const GgufFile g(out);
     EXPECT_EQ(g.find_tensor("blk.0.ffn_gate_exps.weight")->type, DType::Q5_0);
@@ -121,12 +135,16 @@ TEST(ConvertBadInput, UnknownTypeAndSameFile) {
     TempDir tmp;
     const auto r = run_limited({"quantize", f32("qwen2"), (tmp / "x.gguf").string(), "Q3_K"});
     EXPECT_EQ(r.status, 1);
-    EXPECT_TRUE(contains(r.err, "unknown type 'Q3_K' (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K_M")) << r.err;
-    const auto c = run_limited({"convert", hf("qwen2"), (tmp / "x.gguf").string(), "--type", "IQ2_XS"});
+    EXPECT_TRUE(
+        contains(r.err, "unknown type 'Q3_K' (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K_M"))
+        << r.err;
+    const auto c =
+        run_limited({"convert", hf("qwen2"), (tmp / "x.gguf").string(), "--type", "IQ2_XS"});
     EXPECT_EQ(c.status, 1);
     EXPECT_TRUE(contains(c.err, "unknown type 'IQ2_XS'")) << c.err;
     fs::copy_file(f32("qwen2"), tmp / "in.gguf");
-    const auto same = run_limited({"quantize", (tmp / "in.gguf").string(), (tmp / "in.gguf").string(), "Q8_0"});
+    const auto same =
+        run_limited({"quantize", (tmp / "in.gguf").string(), (tmp / "in.gguf").string(), "Q8_0"});
     EXPECT_EQ(same.status, 1);
     EXPECT_TRUE(contains(same.err, "the output would overwrite the input")) << same.err;
     EXPECT_EQ(listing(tmp.path()), std::vector<std::string>{"in.gguf"});
@@ -139,12 +157,14 @@ TEST(ConvertBadInput, InputsThatDoNotFit) {
     const fs::path dir = tmp / "extra";
     fs::create_directories(dir);
     fs::copy_file(fixture_models_dir() / "qwen2" / "hf" / "config.json", dir / "config.json");
-    const std::string bytes = read_file(fixture_models_dir() / "qwen2" / "hf" / "model.safetensors");
+    const std::string bytes =
+        read_file(fixture_models_dir() / "qwen2" / "hf" / "model.safetensors");
     uint64_t n;
     std::memcpy(&n, bytes.data(), 8);
     auto header = nlohmann::json::parse(bytes.substr(8, n));
     const size_t data_size = bytes.size() - 8 - n;
-    header["model.layers.0.mlp.mystery.weight"] = {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {data_size, data_size + 16}}};
+    header["model.layers.0.mlp.mystery.weight"] = {
+        {"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {data_size, data_size + 16}}};
     const std::string h = header.dump();
     const uint64_t hn = h.size();
     std::ofstream f(dir / "model.safetensors", std::ios::binary);
@@ -154,12 +174,16 @@ TEST(ConvertBadInput, InputsThatDoNotFit) {
     const auto out = (tmp / "out.gguf").string();
     const auto r = run_limited({"convert", dir.string(), out});
     EXPECT_EQ(r.status, 1);
-    EXPECT_TRUE(contains(r.err, "1 tensor(s) have no place in the qwen2 GGUF layout: model.layers.0.mlp.mystery.weight")) << r.err;
+    EXPECT_TRUE(contains(
+        r.err,
+        "1 tensor(s) have no place in the qwen2 GGUF layout: model.layers.0.mlp.mystery.weight"))
+        << r.err;
     EXPECT_FALSE(fs::exists(out));
 
     // a vocabulary of another size
-    const auto v = run_limited({"convert", hf("qwen2"), out, "--vocab-from",
-                                (shared_dir() / "models" / "kjv-demo" / "kjv-demo-q8_0.gguf").string()});
+    const auto v =
+        run_limited({"convert", hf("qwen2"), out, "--vocab-from",
+                     (shared_dir() / "models" / "kjv-demo" / "kjv-demo-q8_0.gguf").string()});
     EXPECT_EQ(v.status, 1);
     EXPECT_TRUE(contains(v.err, "its vocabulary has 2048 tokens, but the model has 1024")) << v.err;
 
@@ -181,8 +205,8 @@ TEST(ConvertBadInput, InputsThatDoNotFit) {
 TEST(Convert, ProgressBarOnRequest) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir tmp;
-    const auto r = run_limited({"quantize", f32("qwen2"), (tmp / "x.gguf").string(), "Q8_0"}, RLIM_INFINITY,
-                               {"PANGOLIN_PROGRESS=1"});
+    const auto r = run_limited({"quantize", f32("qwen2"), (tmp / "x.gguf").string(), "Q8_0"},
+                               RLIM_INFINITY, {"PANGOLIN_PROGRESS=1"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(contains(r.err, "writing [##############################] 100%")) << r.err;
 }

@@ -16,7 +16,8 @@ std::vector<TensorInfo> llama_tensors(int n_layer, int64_t d, int64_t ff, bool w
     if (with_output) t.push_back({"output.weight", {32000, d}});
     for (int i = 0; i < n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
-        for (const char* s : {"attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight"})
+        for (const char* s :
+             {"attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight"})
             t.push_back({p + s, {d, d}});
         t.push_back({p + "ffn_gate.weight", {ff, d}});
         t.push_back({p + "ffn_up.weight", {ff, d}});
@@ -24,11 +25,14 @@ std::vector<TensorInfo> llama_tensors(int n_layer, int64_t d, int64_t ff, bool w
         t.push_back({p + "attn_norm.weight", {d}});
         t.push_back({p + "ffn_norm.weight", {d}});
     }
-    std::stable_sort(t.begin(), t.end(), [](const TensorInfo& a, const TensorInfo& b) { return llama_tensor_order(a.name, b.name); });
+    std::stable_sort(t.begin(), t.end(), [](const TensorInfo& a, const TensorInfo& b) {
+        return llama_tensor_order(a.name, b.name);
+    });
     return t;
 }
 
-std::map<std::string, DType> choose_all(const std::string& type, const QuantModelInfo& m, const std::vector<TensorInfo>& t,
+std::map<std::string, DType> choose_all(const std::string& type, const QuantModelInfo& m,
+                                        const std::vector<TensorInfo>& t,
                                         std::vector<std::string>* notes = nullptr) {
     TypeChooser chooser(*parse_file_type(type), m, t);
     std::map<std::string, DType> out;
@@ -40,7 +44,9 @@ std::map<std::string, DType> choose_all(const std::string& type, const QuantMode
     return out;
 }
 
-bool use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+bool use_more_bits(int i, int n) {
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
 
 }  // namespace
 
@@ -70,13 +76,16 @@ TEST(FileType, Q4_K_MOn70B) {
     EXPECT_EQ(types.at("output_norm.weight"), DType::F32);
     for (int i = 0; i < 80; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
-        EXPECT_EQ(types.at(p + "attn_v.weight"), use_more_bits(i, 80) ? DType::Q6_K : DType::Q5_K) << i;
-        EXPECT_EQ(types.at(p + "ffn_down.weight"), use_more_bits(i, 80) ? DType::Q6_K : DType::Q4_K) << i;
+        EXPECT_EQ(types.at(p + "attn_v.weight"), use_more_bits(i, 80) ? DType::Q6_K : DType::Q5_K)
+            << i;
+        EXPECT_EQ(types.at(p + "ffn_down.weight"), use_more_bits(i, 80) ? DType::Q6_K : DType::Q4_K)
+            << i;
         EXPECT_EQ(types.at(p + "attn_q.weight"), DType::Q4_K);
         EXPECT_EQ(types.at(p + "attn_norm.weight"), DType::F32);
     }
     // not 70B: no Q5_K
-    const auto small = choose_all("Q4_K_M", {"llama", 32, 32, 8, 0}, llama_tensors(32, 4096, 14336, true));
+    const auto small =
+        choose_all("Q4_K_M", {"llama", 32, 32, 8, 0}, llama_tensors(32, 4096, 14336, true));
     EXPECT_EQ(small.at("blk.5.attn_v.weight"), DType::Q4_K);
     EXPECT_EQ(small.at("blk.6.attn_v.weight"), DType::Q6_K);
 }
@@ -86,7 +95,8 @@ TEST(FileType, TiedEmbeddings) {
     const auto t = llama_tensors(2, 256, 512, false);
     EXPECT_EQ(choose_all("Q4_0", {"qwen3", 2, 4, 2, 0}, t).at("token_embd.weight"), DType::Q6_K);
     EXPECT_EQ(choose_all("Q8_0", {"qwen3", 2, 4, 2, 0}, t).at("token_embd.weight"), DType::Q8_0);
-    EXPECT_EQ(choose_all("Q4_0", {"qwen3", 2, 4, 2, 0}, llama_tensors(2, 256, 512, true)).at("token_embd.weight"),
+    EXPECT_EQ(choose_all("Q4_0", {"qwen3", 2, 4, 2, 0}, llama_tensors(2, 256, 512, true))
+                  .at("token_embd.weight"),
               DType::Q4_0);
 }
 
@@ -103,7 +113,7 @@ TEST(FileType, EightExperts) {
     EXPECT_EQ(types.at("blk.0.attn_v.weight"), DType::Q8_0);
     EXPECT_EQ(types.at("blk.0.attn_output.weight"), DType::Q5_K);
     EXPECT_EQ(types.at("blk.0.ffn_down_exps.weight"), DType::Q6_K);  // layer 0 < 32/8
-    EXPECT_EQ(types.at("blk.0.ffn_gate_inp.weight"), DType::F32);     // routers stay exact
+    EXPECT_EQ(types.at("blk.0.ffn_gate_inp.weight"), DType::F32);    // routers stay exact
 }
 
 TEST(FileType, Mxfp4MoeAndPure) {
@@ -131,13 +141,15 @@ TEST(FileType, Fallbacks) {
                                  {"blk.0.ffn_down.weight", {128, 64}}};
     std::vector<std::string> notes;
     const auto types = choose_all("Q4_K_M", {"qwen2", 1, 4, 4, 0}, t, &notes);
-    EXPECT_EQ(types.at("output.weight"), DType::Q8_0);          // nx % 256: Q8_0 directly
+    EXPECT_EQ(types.at("output.weight"), DType::Q8_0);  // nx % 256: Q8_0 directly
     EXPECT_EQ(types.at("blk.0.attn_q.weight"), DType::Q5_0);
     EXPECT_EQ(types.at("blk.0.attn_k.weight"), DType::F16);     // 48: no 32-value block either
     EXPECT_EQ(types.at("blk.0.ffn_down.weight"), DType::Q8_0);  // Q6_K (layer 0 of 1) → Q8_0
     ASSERT_EQ(notes.size(), 3u);
-    EXPECT_EQ(notes[1], "blk.0.attn_k.weight: rows of 48 values are not a multiple of the Q4_K block (256); using F16 "
-                        "as llama-quantize does");
+    EXPECT_EQ(notes[1],
+              "blk.0.attn_k.weight: rows of 48 values are not a multiple of the Q4_K block (256); "
+              "using F16 "
+              "as llama-quantize does");
     const auto q8 = choose_all("Q8_0", {"qwen2", 1, 4, 4, 0}, t);
     EXPECT_EQ(q8.at("blk.0.attn_k.weight"), DType::F16);
 }

@@ -16,7 +16,9 @@ namespace {
 struct QuantCase {
     std::string fixture, type, file;
 };
-void PrintTo(const QuantCase& q, std::ostream* os) { *os << q.fixture << " " << q.type; }
+void PrintTo(const QuantCase& q, std::ostream* os) {
+    *os << q.fixture << " " << q.type;
+}
 
 class QuantizeFixture : public ::testing::TestWithParam<QuantCase> {};
 
@@ -54,9 +56,11 @@ TEST_P(QuantizeFixture, SameTypesAndBytesAsLlamaQuantize) {
     for (size_t i = 0; i < ref.tensors().size(); ++i) {
         const TensorView &a = ours.tensors()[i], &b = ref.tensors()[i];
         EXPECT_EQ(a.name, b.name);
-        EXPECT_EQ(a.type, b.type) << b.name << ": " << dtype_name(a.type) << " vs " << dtype_name(b.type);
+        EXPECT_EQ(a.type, b.type) << b.name << ": " << dtype_name(a.type) << " vs "
+                                  << dtype_name(b.type);
         ASSERT_EQ(a.nbytes, b.nbytes) << b.name;
-        EXPECT_EQ(0, std::memcmp(a.data, b.data, a.nbytes)) << b.name << " (" << dtype_name(b.type) << "): bytes differ";
+        EXPECT_EQ(0, std::memcmp(a.data, b.data, a.nbytes))
+            << b.name << " (" << dtype_name(b.type) << "): bytes differ";
     }
 }
 
@@ -64,7 +68,8 @@ INSTANTIATE_TEST_SUITE_P(ByteExact, QuantizeFixture,
                          ::testing::Values(QuantCase{"qwen2", "Q8_0", "model-q8_0.gguf"},
                                            QuantCase{"qwen2", "Q4_0", "model-q4_0.gguf"},
                                            QuantCase{"qwen3moe", "Q8_0", "model-q8_0.gguf"},
-                                           QuantCase{"qwen3moe", "MXFP4_MOE", "model-mxfp4_moe.gguf"}),
+                                           QuantCase{"qwen3moe", "MXFP4_MOE",
+                                                     "model-mxfp4_moe.gguf"}),
                          [](const auto& p) { return p.param.fixture + "_" + p.param.type; });
 
 // K-quants: same types; per tensor, the relative L2 distance to the F32 weights is at most
@@ -86,11 +91,13 @@ TEST_P(KQuantFixture, NoFartherFromF32ThanLlamaQuantize) {
         EXPECT_EQ(a->type, b.type) << b.name;
         if (b.type == DType::F32) continue;
         const auto exact = dequantized(*f32.find_tensor(b.name));
-        const double e_ours = tensor_rel_l2(dequantized(*a), exact), e_ref = tensor_rel_l2(dequantized(b), exact);
+        const double e_ours = tensor_rel_l2(dequantized(*a), exact),
+                     e_ref = tensor_rel_l2(dequantized(b), exact);
         EXPECT_LE(e_ours, e_ref) << b.name << " (" << dtype_name(b.type) << ")";
         worst_ratio = std::max(worst_ratio, e_ours / e_ref);
     }
-    ::testing::Test::RecordProperty("worst_rel_l2_ratio_vs_llama_quantize", std::to_string(worst_ratio));
+    ::testing::Test::RecordProperty("worst_rel_l2_ratio_vs_llama_quantize",
+                                    std::to_string(worst_ratio));
     check_fixture_case(case_for(dir, q.file), dir, out, false);
 }
 
@@ -102,9 +109,11 @@ INSTANTIATE_TEST_SUITE_P(KQuants, KQuantFixture,
 // F16 and BF16 files: llama-quantize's types (1-D tensors stay F32) and bytes.
 TEST(Quantize, HalfPrecisionLikeLlamaQuantize) {
     PANGOLIN_REQUIRE_SHARED();
-    for (const QuantCase& q : {QuantCase{"qwen2", "F16", "model-f16.gguf"}, QuantCase{"qwen2", "BF16", "model-bf16.gguf"}}) {
+    for (const QuantCase& q : {QuantCase{"qwen2", "F16", "model-f16.gguf"},
+                               QuantCase{"qwen2", "BF16", "model-bf16.gguf"}}) {
         TempDir tmp;
-        const GgufFile ours(quantize_fixture(tmp, q)), ref((fixture_models_dir() / q.fixture / q.file).string());
+        const GgufFile ours(quantize_fixture(tmp, q)),
+            ref((fixture_models_dir() / q.fixture / q.file).string());
         for (const TensorView& b : ref.tensors()) {
             const TensorView* a = ours.find_tensor(b.name);
             ASSERT_NE(a, nullptr) << b.name;
@@ -145,13 +154,15 @@ TEST(Quantize, Fp8RoundTrip) {
     const GgufFile g(fp8);
     EXPECT_EQ(g.find_tensor("blk.0.attn_q.weight")->type, DType::F8_E4M3);
     EXPECT_EQ(g.find_tensor("blk.0.ffn_down_exps.weight")->type, DType::F8_E4M3);
-    EXPECT_EQ(g.find_tensor("blk.0.ffn_down_exps.block_scale")->shape, (std::vector<int64_t>{16, 1, 1}));
+    EXPECT_EQ(g.find_tensor("blk.0.ffn_down_exps.block_scale")->shape,
+              (std::vector<int64_t>{16, 1, 1}));
     EXPECT_EQ(g.find_tensor("output.weight")->type, DType::BF16);
     const auto& c = case_for(dir, "model-f32.gguf");
     const auto prompt = c["prompt"].get<std::vector<int32_t>>();
     const auto ref = read_f32(dir / c["logits"].get<std::string>());
     const auto r = evaluate_model(fp8, prompt, 0);
-    const double fp8_err = max_rel_l2(r.logits.data(), ref.data(), int64_t(prompt.size()), r.n_vocab);
+    const double fp8_err =
+        max_rel_l2(r.logits.data(), ref.data(), int64_t(prompt.size()), r.n_vocab);
     EXPECT_LE(fp8_err, 0.18);
     ::testing::Test::RecordProperty("fp8_rel_l2", std::to_string(fp8_err));
 

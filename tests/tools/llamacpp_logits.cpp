@@ -30,17 +30,23 @@ int main(int argc, char** argv) {
     for (const auto& c : expected["cases"]) {
         if (c["model"] != case_name) continue;
         prompt = c["prompt"].get<std::vector<llama_token>>();
-        const bool quantized = c.contains("exact_logits") && case_name.find("f32") == std::string::npos;
+        const bool quantized =
+            c.contains("exact_logits") && case_name.find("f32") == std::string::npos;
         if (!ref_path.empty()) break;
         ref_path = dir + "/" + c[quantized ? "exact_logits" : "logits"].get<std::string>();
-        if (quantized) tolerance = std::max(1.5 * c["llamacpp_rel_l2_vs_exact_max"].get<double>(), 1e-3);
+        if (quantized)
+            tolerance = std::max(1.5 * c["llamacpp_rel_l2_vs_exact_max"].get<double>(), 1e-3);
     }
     if (prompt.empty()) {
         std::fprintf(stderr, "no case '%s' in %s/expected.json\n", case_name.c_str(), dir.c_str());
         return 2;
     }
 
-    llama_log_set([](ggml_log_level level, const char* text, void*) { if (level >= GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr); }, nullptr);
+    llama_log_set(
+        [](ggml_log_level level, const char* text, void*) {
+            if (level >= GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
+        },
+        nullptr);
     llama_backend_init();
     llama_model_params mp = llama_model_default_params();
     mp.progress_callback = [](float, void*) { return true; };  // no progress dots
