@@ -50,6 +50,23 @@ done
 check "llama.cpp runs pangolin convert deepseek-v3-fp8 (F32)" "$tool" "$work/ds-fp8-f32.gguf" "$fixtures/deepseek-v3-fp8" hf \
   "$fixtures/deepseek-v3-fp8/model-f32.logits.f32"
 
+# RoPE scaling as llama.cpp reads it (Llama 3 → rope_freqs.weight, linear, YaRN keys): llama.cpp
+# on the converted file against Pangolin on the Hugging Face folder
+prompt=$("$tool" --prompt "$fixtures/llama" model-f32.gguf)
+for scaling in '{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}' \
+               '{"type": "linear", "factor": 2.0}' \
+               '{"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}'; do
+  name=$(echo "$scaling" | sed 's/.*type": "\([a-z0-9]*\)".*/\1/')
+  dir=$work/llama-$name
+  rm -rf "$dir" && mkdir -p "$dir"
+  ln -s "$fixtures/llama/hf/model.safetensors" "$dir/model.safetensors"
+  sed "s/\"head_dim\": 16/\"head_dim\": 16, \"rope_scaling\": $scaling/" "$fixtures/llama/hf/config.json" > "$dir/config.json"
+  "$pangolin" -q logits -m "$dir" --tokens "$prompt" -o "$work/llama-$name.hf.f32" -t 2
+  "$pangolin" -q convert "$dir" "$work/llama-$name.gguf" --vocab-from "$fixtures/llama/model-f32.gguf"
+  check "llama.cpp runs pangolin convert llama with $name rope scaling" "$tool" "$work/llama-$name.gguf" \
+    "$fixtures/llama" model-f32.gguf "$work/llama-$name.hf.f32"
+done
+
 # 2. Pangolin-quantized files in llama.cpp, against the exact logits of the matching case
 for x in "qwen2 Q8_0 q8_0" "qwen2 Q4_0 q4_0" "qwen2 Q4_K_M q4_k_m" "qwen2 Q6_K q6_k" "qwen3moe MXFP4_MOE mxfp4_moe"; do
   set -- $x

@@ -2,6 +2,7 @@
 // tests/llamacpp_interop.sh against the llama.cpp peer's libllama, only where the peer exists.
 //
 // usage: llamacpp_logits MODEL.gguf FIXTURE_DIR CASE [REFERENCE.f32]
+//        llamacpp_logits --prompt FIXTURE_DIR CASE   (prints the case's prompt, comma-separated)
 //   CASE: the "model" of an expected.json case, whose prompt is evaluated in one batch (F32 KV
 //   cache, no flash attention, as the fixtures were made). Compared as the fixtures' README
 //   says: exact weights against the case's logits (or REFERENCE) within 1e-4; quantized ones
@@ -24,6 +25,16 @@ int main(int argc, char** argv) {
     const std::string model_path = argv[1], dir = argv[2], case_name = argv[3];
     std::ifstream ej(dir + "/expected.json");
     const auto expected = nlohmann::json::parse(ej);
+    if (model_path == "--prompt") {
+        for (const auto& c : expected["cases"]) {
+            if (c["model"] != case_name) continue;
+            std::string ids;
+            for (const auto& t : c["prompt"]) ids += (ids.empty() ? "" : ",") + std::to_string(t.get<int>());
+            std::printf("%s\n", ids.c_str());
+            return 0;
+        }
+        return 2;
+    }
     std::vector<llama_token> prompt;
     std::string ref_path = argc > 4 ? argv[4] : "";
     double tolerance = 1e-4;
