@@ -177,3 +177,18 @@ TEST(Quantize, Fp8RoundTrip) {
     const auto r8 = evaluate_model(q8, prompt, 0);
     EXPECT_LE(max_rel_l2(r8.logits.data(), ref.data(), int64_t(prompt.size()), r8.n_vocab), 0.18);
 }
+
+// Rows are quantized independently: the file does not depend on the thread count.
+TEST(Quantize, ThreadCountDoesNotChangeTheFile) {
+    PANGOLIN_REQUIRE_SHARED();
+    TempDir tmp;
+    std::string files[2];
+    for (int i = 0; i < 2; ++i) {
+        QuantizeOptions o;
+        o.file_type = *parse_file_type("Q4_K_M");
+        o.threads = i == 0 ? 1 : 3;
+        files[i] = (tmp / ("t" + std::to_string(o.threads) + ".gguf")).string();
+        quantize_gguf((fixture_models_dir() / "qwen3moe" / "model-f32.gguf").string(), files[i], o);
+    }
+    EXPECT_EQ(read_file(files[0]), read_file(files[1]));
+}
