@@ -192,17 +192,26 @@ void quantize_row_q8_0_ref(const float* x, BlockQ8_0* y, int64_t n) {
     }
 }
 
+namespace {
+
+// The value of largest magnitude among x[0..n) (the first one on ties), sign kept.
+float signed_absmax(const float* x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; ++j) {
+        if (amax < std::fabs(x[j])) {
+            amax = std::fabs(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
+}  // namespace
+
 void quantize_row_q4_0_ref(const float* x, BlockQ4_0* y, int64_t n) {
     const int64_t nb = n / k_q4_0_elems;
     for (int64_t i = 0; i < nb; ++i) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < 32; ++j) {
-            if (amax < std::fabs(x[j])) {
-                amax = std::fabs(x[j]);
-                max = x[j];
-            }
-        }
-        const float d = max / -8.0f;
+        const float d = signed_absmax(x, 32) / -8.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = f32_to_f16(d);
         for (int j = 0; j < 16; ++j) {
@@ -217,14 +226,7 @@ void quantize_row_q4_0_ref(const float* x, BlockQ4_0* y, int64_t n) {
 void quantize_row_q5_0_ref(const float* x, BlockQ5_0* y, int64_t n) {
     const int64_t nb = n / k_q5_0_elems;
     for (int64_t i = 0; i < nb; ++i) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < 32; ++j) {
-            if (amax < std::fabs(x[j])) {
-                amax = std::fabs(x[j]);
-                max = x[j];
-            }
-        }
-        const float d = max / -16.0f;
+        const float d = signed_absmax(x, 32) / -16.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = f32_to_f16(d);
         uint32_t qh = 0;

@@ -39,6 +39,16 @@ const nlohmann::json& case_for(const fs::path& dir, const std::string& model) {
     throw std::runtime_error("no case for " + model);
 }
 
+// Max relative L2 distance of a model's logits to the fixture's F32 reference logits.
+double rel_to_f32_logits(const std::string& fixture, const std::string& model) {
+    const auto dir = fixture_models_dir() / fixture;
+    const auto& c = case_for(dir, "model-f32.gguf");
+    const auto prompt = c["prompt"].get<std::vector<int32_t>>();
+    const auto ref = read_f32(dir / c["logits"].get<std::string>());
+    const auto r = evaluate_model(model, prompt, 0);
+    return max_rel_l2(r.logits.data(), ref.data(), int64_t(prompt.size()), r.n_vocab);
+}
+
 }  // namespace
 
 // Every tensor has llama-quantize's type, in its order, with the same bytes; the metadata
@@ -129,7 +139,6 @@ TEST(Quantize, HalfPrecisionLikeLlamaQuantize) {
 // no llama.cpp file exists for this one, so the bound is a sanity bound.)
 TEST(Quantize, DeepseekWithFallbacksRuns) {
     PANGOLIN_REQUIRE_SHARED();
-    const auto dir = fixture_models_dir() / "deepseek-v3";
     TempDir tmp;
     const auto out = quantize_fixture(tmp, {"deepseek-v3", "Q8_0", ""});
     const GgufFile g(out);
@@ -137,18 +146,13 @@ TEST(Quantize, DeepseekWithFallbacksRuns) {
     EXPECT_EQ(g.find_tensor("blk.0.attn_v_b.weight")->type, DType::Q8_0);
     EXPECT_EQ(g.find_tensor("blk.1.ffn_gate_exps.weight")->type, DType::Q8_0);
     EXPECT_EQ(g.find_tensor("blk.1.exp_probs_b.bias")->type, DType::F32);
-    const auto& c = case_for(dir, "model-f32.gguf");
-    const auto prompt = c["prompt"].get<std::vector<int32_t>>();
-    const auto r = evaluate_model(out, prompt, 0);
-    const auto ref = read_f32(dir / c["logits"].get<std::string>());
-    EXPECT_LE(max_rel_l2(r.logits.data(), ref.data(), int64_t(prompt.size()), r.n_vocab), 0.3);
+    EXPECT_LE(rel_to_f32_logits("deepseek-v3", out), 0.3);
 }
 
 // FP8 from an F32 file, and back to Q8_0 from that FP8 file (sanity bounds: three mantissa
 // bits sit between Q8_0 and MXFP4, whose llama.cpp logits are 0.026 and 0.18 from F32 here).
 TEST(Quantize, Fp8RoundTrip) {
     PANGOLIN_REQUIRE_SHARED();
-    const auto dir = fixture_models_dir() / "qwen3moe";
     TempDir tmp;
     const auto fp8 = quantize_fixture(tmp, {"qwen3moe", "FP8", ""});
     const GgufFile g(fp8);
@@ -157,12 +161,7 @@ TEST(Quantize, Fp8RoundTrip) {
     EXPECT_EQ(g.find_tensor("blk.0.ffn_down_exps.block_scale")->shape,
               (std::vector<int64_t>{16, 1, 1}));
     EXPECT_EQ(g.find_tensor("output.weight")->type, DType::BF16);
-    const auto& c = case_for(dir, "model-f32.gguf");
-    const auto prompt = c["prompt"].get<std::vector<int32_t>>();
-    const auto ref = read_f32(dir / c["logits"].get<std::string>());
-    const auto r = evaluate_model(fp8, prompt, 0);
-    const double fp8_err =
-        max_rel_l2(r.logits.data(), ref.data(), int64_t(prompt.size()), r.n_vocab);
+    const double fp8_err = rel_to_f32_logits("qwen3moe", fp8);
     EXPECT_LE(fp8_err, 0.18);
     ::testing::Test::RecordProperty("fp8_rel_l2", std::to_string(fp8_err));
 
@@ -174,8 +173,7 @@ TEST(Quantize, Fp8RoundTrip) {
     EXPECT_EQ(g8.find_tensor("blk.0.ffn_down_exps.weight")->type, DType::Q8_0);
     EXPECT_EQ(g8.find(k_gguf_fp8_block_key), nullptr);
     EXPECT_EQ(g8.get_int("general.file_type"), 7);
-    const auto r8 = evaluate_model(q8, prompt, 0);
-    EXPECT_LE(max_rel_l2(r8.logits.data(), ref.data(), int64_t(prompt.size()), r8.n_vocab), 0.18);
+    EXPECT_LE(rel_to_f32_logits("qwen3moe", q8), 0.18);
 }
 
 // Rows are quantized independently: the file does not depend on the thread count.
