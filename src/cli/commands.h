@@ -19,6 +19,8 @@ Runner add_serve(CLI::App& app);
 Runner add_chat(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
 Runner add_template(CLI::App& app);
+Runner add_convert(CLI::App& app);
+Runner add_quantize(CLI::App& app);
 
 // Parses "5,17,42" (commas and/or spaces) into token ids; throws Error on bad input.
 std::vector<int32_t> parse_token_list(const std::string& text);

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
     add("inspect", "Describe a model: architecture, hyperparameters, tensors", &cli::add_inspect);
     add("tokenize", "Print the token ids of a text", &cli::add_tokenize);
     add("template", "Render a chat template over a conversation (as apply_chat_template)", &cli::add_template);
+    add("convert", "Convert a Hugging Face checkpoint to GGUF (llama.cpp's layout)", &cli::add_convert);
+    add("quantize", "Change the tensor types of a GGUF file (llama-quantize's rules)", &cli::add_quantize);
 
     try {
         app.parse(argc, argv);

@@ -10,6 +10,7 @@ namespace pangolin {
 constexpr int k_q8_0_elems = 32;
 constexpr int k_q4_0_elems = 32;
 constexpr int k_mxfp4_elems = 32;
+constexpr int k_q5_0_elems = 32;
 constexpr int k_qk_elems = 256;  // K-quant super-block
 
 // Q8_0, 34 bytes: value[j] = d * qs[j], j = 0..31.
@@ -38,6 +39,16 @@ struct BlockMXFP4 {
 static_assert(sizeof(BlockMXFP4) == 17);
 inline constexpr int8_t k_mxfp4_values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 
+// Q5_0, 22 bytes: like Q4_0 with a fifth bit per value: bit j of the little-endian u32
+// qh is the high bit of value[j] (j = 0..31); the low four bits are in qs as in Q4_0 (value[j]
+// low nibble, value[j + 16] high nibble of qs[j]); value = d * (q - 16).
+struct BlockQ5_0 {
+    uint16_t d;     // f16 scale
+    uint8_t qh[4];  // high bits
+    uint8_t qs[k_q5_0_elems / 2];
+};
+static_assert(sizeof(BlockQ5_0) == 22);
+
 // Q4_K, 144 bytes: 256 values in 8 sub-blocks of 32. Sub-block s has a 6-bit scale sc[s]
 // and 6-bit min m[s] packed in `scales` (see q4_k_scale_min); value = d*sc*q - dmin*m.
 // Quants: 4 groups of 32 bytes; group g holds sub-block 2g in the low nibbles and
@@ -62,6 +73,19 @@ inline void q4_k_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
         *m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
 }
+
+// Q5_K, 176 bytes: Q4_K's super-block (d, dmin, 8 packed 6-bit scales and mins, the same
+// nibble order in qs) with a fifth bit per value: for value index 64g + l (low nibble) the
+// high bit is bit 2g of qh[l], for 64g + 32 + l (high nibble) bit 2g + 1 of qh[l];
+// value = d*sc*q - dmin*m with q = 0..31.
+struct BlockQ5_K {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[12];
+    uint8_t qh[k_qk_elems / 8];
+    uint8_t qs[k_qk_elems / 2];
+};
+static_assert(sizeof(BlockQ5_K) == 176);
 
 // Q6_K, 210 bytes: 256 values in two halves of 128. In half h (ql += 64h, qh += 32h,
 // scales += 8h), for l = 0..31 the four values l, l+32, l+64, l+96 take their low 4 bits from

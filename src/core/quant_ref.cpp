@@ -99,6 +99,39 @@ void dequant_q6_k(const BlockQ6_K* b, float* y, int64_t nb) {
     }
 }
 
+void dequant_q5_0(const BlockQ5_0* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i) {
+        const float d = f16_to_f32(b[i].d);
+        uint32_t qh;
+        std::memcpy(&qh, b[i].qh, 4);
+        for (int j = 0; j < 16; ++j) {
+            const int lo = (b[i].qs[j] & 0xF) | int(((qh >> j) & 1) << 4);
+            const int hi = (b[i].qs[j] >> 4) | int(((qh >> (j + 16)) & 1) << 4);
+            y[i * 32 + j] = float(lo - 16) * d;
+            y[i * 32 + j + 16] = float(hi - 16) * d;
+        }
+    }
+}
+
+void dequant_q5_k(const BlockQ5_K* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i) {
+        const float d = f16_to_f32(b[i].d);
+        const float dmin = f16_to_f32(b[i].dmin);
+        const uint8_t* q = b[i].qs;
+        for (int g = 0; g < 4; ++g) {
+            uint8_t sc, m;
+            q4_k_scale_min(2 * g, b[i].scales, &sc, &m);
+            const float d1 = d * sc, m1 = dmin * m;
+            q4_k_scale_min(2 * g + 1, b[i].scales, &sc, &m);
+            const float d2 = d * sc, m2 = dmin * m;
+            const uint8_t lo_bit = uint8_t(1u << (2 * g)), hi_bit = uint8_t(2u << (2 * g));
+            for (int l = 0; l < 32; ++l) *y++ = d1 * float((q[l] & 0xF) + (b[i].qh[l] & lo_bit ? 16 : 0)) - m1;
+            for (int l = 0; l < 32; ++l) *y++ = d2 * float((q[l] >> 4) + (b[i].qh[l] & hi_bit ? 16 : 0)) - m2;
+            q += 32;
+        }
+    }
+}
+
 void dequant_q8_k(const BlockQ8_K* b, float* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i)
         for (int j = 0; j < k_qk_elems; ++j) y[i * k_qk_elems + j] = b[i].d * float(b[i].qs[j]);
@@ -140,6 +173,8 @@ void dequantize_row_ref(DType type, const void* src, float* dst, int64_t n) {
         case DType::Q4_K: return dequant_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
         case DType::Q6_K: return dequant_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
         case DType::Q8_K: return dequant_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb);
+        case DType::Q5_0: return dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
+        case DType::Q5_K: return dequant_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb);
         default: fail("cannot dequantize values of type ", dtype_name(type));
     }
 }
@@ -157,17 +192,26 @@ void quantize_row_q8_0_ref(const float* x, BlockQ8_0* y, int64_t n) {
     }
 }
 
+namespace {
+
+// The value of largest magnitude among x[0..n) (the first one on ties), sign kept.
+float signed_absmax(const float* x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; ++j) {
+        if (amax < std::fabs(x[j])) {
+            amax = std::fabs(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
+}  // namespace
+
 void quantize_row_q4_0_ref(const float* x, BlockQ4_0* y, int64_t n) {
     const int64_t nb = n / k_q4_0_elems;
     for (int64_t i = 0; i < nb; ++i) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < 32; ++j) {
-            if (amax < std::fabs(x[j])) {
-                amax = std::fabs(x[j]);
-                max = x[j];
-            }
-        }
-        const float d = max / -8.0f;
+        const float d = signed_absmax(x, 32) / -8.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = f32_to_f16(d);
         for (int j = 0; j < 16; ++j) {
@@ -175,6 +219,25 @@ void quantize_row_q4_0_ref(const float* x, BlockQ4_0* y, int64_t n) {
             const uint8_t q1 = uint8_t(std::min(15, int(int8_t(x[j + 16] * id + 8.5f))));
             y[i].qs[j] = uint8_t(q0 | (q1 << 4));
         }
+        x += 32;
+    }
+}
+
+void quantize_row_q5_0_ref(const float* x, BlockQ5_0* y, int64_t n) {
+    const int64_t nb = n / k_q5_0_elems;
+    for (int64_t i = 0; i < nb; ++i) {
+        const float d = signed_absmax(x, 32) / -16.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        uint32_t qh = 0;
+        for (int j = 0; j < 16; ++j) {
+            const uint8_t q0 = uint8_t(std::min(31, int(int8_t(x[j] * id + 16.5f))));
+            const uint8_t q1 = uint8_t(std::min(31, int(int8_t(x[j + 16] * id + 16.5f))));
+            y[i].qs[j] = uint8_t((q0 & 0xF) | ((q1 & 0xF) << 4));
+            qh |= uint32_t(q0 >> 4) << j;
+            qh |= uint32_t(q1 >> 4) << (j + 16);
+        }
+        std::memcpy(y[i].qh, &qh, 4);
         x += 32;
     }
 }
@@ -231,6 +294,32 @@ void quantize_row_q8_k_ref(const float* x, BlockQ8_K* y, int64_t n) {
         }
         y[i].d = 1.0f / iscale;
         x += k_qk_elems;
+    }
+}
+
+void quantize_row_ref(DType type, const float* src, void* dst, int64_t n) {
+    require(n % dtype_block_elems(type) == 0, "row of ", n, " values is not a whole number of ",
+            dtype_name(type), " blocks");
+    switch (type) {
+        case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+        case DType::F16: {
+            auto* d = static_cast<uint16_t*>(dst);
+            for (int64_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+            return;
+        }
+        case DType::BF16: {
+            auto* d = static_cast<uint16_t*>(dst);
+            for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+            return;
+        }
+        case DType::Q8_0: return quantize_row_q8_0_ref(src, static_cast<BlockQ8_0*>(dst), n);
+        case DType::Q4_0: return quantize_row_q4_0_ref(src, static_cast<BlockQ4_0*>(dst), n);
+        case DType::Q5_0: return quantize_row_q5_0_ref(src, static_cast<BlockQ5_0*>(dst), n);
+        case DType::MXFP4: return quantize_row_mxfp4_ref(src, static_cast<BlockMXFP4*>(dst), n);
+        case DType::Q4_K: return quantize_row_q4_k_ref(src, static_cast<BlockQ4_K*>(dst), n);
+        case DType::Q5_K: return quantize_row_q5_k_ref(src, static_cast<BlockQ5_K*>(dst), n);
+        case DType::Q6_K: return quantize_row_q6_k_ref(src, static_cast<BlockQ6_K*>(dst), n);
+        default: fail("cannot quantize values to type ", dtype_name(type));
     }
 }
 

@@ -164,6 +164,11 @@ int64_t scalar_as_int(GgufType t, const uint8_t* p) {
 
 }  // namespace
 
+std::string gguf_fp8_scale_name(const std::string& weight_name) {
+    if (!weight_name.ends_with(".weight")) return "";
+    return weight_name.substr(0, weight_name.size() - 7) + ".block_scale";
+}
+
 const char* gguf_type_name(GgufType t) {
     static const char* names[] = {"u8",  "i8",   "u16",    "i16",   "u32", "i32", "f32",
                                   "bool", "string", "array", "u64", "i64", "f64"};
@@ -261,7 +266,7 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
         const auto type = dtype_from_ggml(info.ggml_type);
         require(type.has_value(), path, ": tensor '", info.name, "' has type ",
                 ggml_type_name(info.ggml_type), ", which Pangolin does not support (supported: "
-                "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, MXFP4)");
+                "F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, MXFP4)");
         TensorView v;
         v.name = info.name;
         v.type = *type;
@@ -280,6 +285,21 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
         require(tensor_index_.count(v.name) == 0, path, ": duplicate tensor name '", v.name, "'");
         tensor_index_[v.name] = tensors_.size();
         tensors_.push_back(std::move(v));
+    }
+
+    if (const auto block = get_int(k_gguf_fp8_block_key)) {
+        require(*block > 0 && *block <= (1 << 16), path, ": ", k_gguf_fp8_block_key, " must be positive, got ", *block);
+        fp8_block_ = *block;
+        for (auto& t : tensors_) {
+            if (t.type != DType::I8) continue;
+            const auto it = tensor_index_.find(gguf_fp8_scale_name(t.name));
+            if (it == tensor_index_.end()) continue;
+            TensorView& scale = tensors_[it->second];
+            require(scale.type == DType::I8 || scale.type == DType::F32, path, ": FP8 scale tensor '",
+                    scale.name, "' must be I8 (E8M0 bytes) or F32, found ", dtype_name(scale.type));
+            t.type = DType::F8_E4M3;
+            if (scale.type == DType::I8) scale.type = DType::E8M0;
+        }
     }
 }
 

@@ -36,6 +36,16 @@ enum class GgufType : uint32_t {
 };
 const char* gguf_type_name(GgufType t);
 
+// Block-scaled FP8 in GGUF, Pangolin's convention (docs/gguf-fp8.md): a file whose metadata
+// holds k_gguf_fp8_block_key = B stores an FP8 weight "<stem>.weight" as an I8 tensor of
+// E4M3 bit patterns, with a companion "<stem>.block_scale" of shape
+// [..., ceil(rows/B), ceil(cols/B)] holding one E8M0 exponent byte (I8 tensor) or one F32
+// factor per B × B block (per slice of the leading dimensions). The reader retypes such pairs
+// to F8_E4M3 / E8M0.
+inline constexpr const char* k_gguf_fp8_block_key = "pangolin.fp8.block_size";
+// "<stem>.weight" → "<stem>.block_scale"; empty for names not ending in ".weight".
+std::string gguf_fp8_scale_name(const std::string& weight_name);
+
 struct GgufValue {
     GgufType type = GgufType::U8;
     // Scalars (the member matching `type`'s family is set).
@@ -82,6 +92,8 @@ public:
 
     const std::vector<TensorView>& tensors() const { return tensors_; }
     const TensorView* find_tensor(const std::string& name) const;
+    // The FP8 block size of k_gguf_fp8_block_key; 0 when the file holds no FP8 tensors.
+    int64_t fp8_block() const { return fp8_block_; }
 
 private:
     std::shared_ptr<MappedFile> file_;
@@ -92,6 +104,7 @@ private:
     std::map<std::string, size_t> kv_index_;
     std::vector<TensorView> tensors_;
     std::map<std::string, size_t> tensor_index_;
+    int64_t fp8_block_ = 0;
 };
 
 }  // namespace pangolin

@@ -51,6 +51,8 @@ MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig
     if (gguf) {
         w.gate_inp = loader.matrix(p + "ffn_gate_inp.weight", ne, d);
         if (loader.has(p + "exp_probs_b.bias")) w.selection_bias = loader.vector(p + "exp_probs_b.bias", ne);
+        // Pangu Pro MoE's router_scale (docs/gguf-pangu-pro-moe.md)
+        w.expert_scale = loader.optional_vector(p + "ffn_gate_inp_scale.weight", ne);
     } else {
         const TensorView* g = loader.find_stored(hp + names.hf_router, {ne, d});
         require(g != nullptr, loader.source().path(), ": tensor '", hp + names.hf_router, "' is missing");

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/quant_ref.h"
+#include "formats/gguf.h"
 
 namespace pangolin {
 
@@ -36,11 +37,26 @@ const std::map<std::string, std::string>& standard_stems() {
 
 }  // namespace
 
+std::map<std::string, std::string> hf_stem_overrides(const std::string& arch) {
+    if (arch == "pangu-ultra-moe") {
+        // Sandwich norms: HF's post_attention_layernorm normalizes the attention output here
+        // (not the FFN input, as in Llama); GGUF names as llama.cpp's Gemma 2 sandwich norms.
+        return {
+            {"post_attention_norm", "post_attention_layernorm"},
+            {"ffn_norm", "pre_mlp_layernorm"},
+            {"post_ffw_norm", "post_mlp_layernorm"},
+        };
+    }
+    return {};
+}
+
 TensorLoader::TensorLoader(const ModelSource& source, SimdLevel level,
                            std::map<std::string, std::string> hf_overrides, Sharding sharding)
     : source_(source), level_(level), sharding_(sharding), hf_stems_(standard_stems()) {
     for (auto& [k, v] : hf_overrides) hf_stems_[k] = v;
-    if (!source.is_gguf()) {
+    if (source.is_gguf()) {
+        if (source.gguf()->fp8_block() > 0) fp8_block_ = source.gguf()->fp8_block();
+    } else {
         const auto& cfg = source.hf_config();
         if (auto q = cfg.find("quantization_config"); q != cfg.end() && q->is_object()) {
             if (auto bs = q->find("weight_block_size"); bs != q->end() && bs->is_array() && !bs->empty()) {
@@ -89,13 +105,22 @@ void TensorLoader::check_shape(const TensorView& t, const std::string& canonical
             ", but the model configuration expects ", shape_to_string(shape));
 }
 
+TensorView TensorLoader::fp8_scale(const std::string& weight_name) const {
+    // HF checkpoints: "<name>_scale_inv"; GGUF (docs/gguf-fp8.md): "<stem>.block_scale"
+    const std::string scale_name = source_.is_gguf() ? gguf_fp8_scale_name(weight_name) : weight_name + "_scale_inv";
+    const TensorView* scale = source_.find(scale_name);
+    require(scale != nullptr, source_.path(), ": FP8 tensor '", weight_name, "' has no block scale tensor '",
+            scale_name, "'");
+    return *scale;
+}
+
 Weight TensorLoader::wrap(const TensorView& t) const {
     if (t.type == DType::F8_E4M3) {
-        const std::string scale_name = t.name + "_scale_inv";
-        const TensorView* scale = source_.find(scale_name);
-        require(scale != nullptr, source_.path(), ": FP8 tensor '", t.name,
-                "' has no block scale tensor '", scale_name, "'");
-        return make_weight_fp8(t, *scale, fp8_block_, level_);
+        TensorView scale = fp8_scale(t.name);
+        // a stacked weight viewed as one matrix (MLA's per-head attn_k_b): its per-slice scale
+        // grid is the matrix's grid when the slice rows are whole blocks (checked by make_weight_fp8)
+        if (scale.rank() > 2) scale.shape = {scale.numel() / scale.cols(), scale.cols()};
+        return make_weight_fp8(t, scale, fp8_block_, level_);
     }
     return make_weight(t, level_);
 }
@@ -126,8 +151,15 @@ std::vector<Weight> TensorLoader::experts(const std::string& gguf_stacked, const
     std::vector<Weight> out(static_cast<size_t>(n_expert));
     if (source_.is_gguf()) {
         const TensorView stacked = tensor(gguf_stacked, {n_expert, rows, cols});
-        for (int64_t e = 0; e < n_expert; ++e)
-            if (!wanted || wanted(e)) out[size_t(e)] = make_weight(stacked.slice(e), level_);
+        const bool fp8 = stacked.type == DType::F8_E4M3;
+        const TensorView scale = fp8 ? fp8_scale(stacked.name) : TensorView{};
+        require(!fp8 || (scale.rank() == 3 && scale.dim(0) == n_expert), source_.path(), ": FP8 scale of '",
+                stacked.name, "' has shape ", scale.shape_str(), ", expected one grid per expert");
+        for (int64_t e = 0; e < n_expert; ++e) {
+            if (wanted && !wanted(e)) continue;
+            out[size_t(e)] = fp8 ? make_weight_fp8(stacked.slice(e), scale.slice(e), fp8_block_, level_)
+                                 : make_weight(stacked.slice(e), level_);
+        }
         return out;
     }
     const size_t at = hf_pattern.find("{e}");

@@ -22,6 +22,9 @@ struct Sharding {
     bool expert() const { return mode == ParallelMode::Expert && size > 1; }
     bool tensor() const { return mode == ParallelMode::Tensor && size > 1; }
 };
+// Layer-relative stems an architecture stores under other Hugging Face names than the
+// standard table (e.g. openPangu-Ultra-MoE's sandwich norms); empty for most.
+std::map<std::string, std::string> hf_stem_overrides(const std::string& arch);
 
 class TensorLoader {
 public:
@@ -60,6 +63,7 @@ public:
 
 private:
     [[noreturn]] void missing(const std::string& canonical) const;
+    TensorView fp8_scale(const std::string& weight_name) const;
     void check_shape(const TensorView& t, const std::string& canonical,
                      const std::vector<int64_t>& shape) const;
 

@@ -55,7 +55,7 @@ Weight make_weight(const TensorView& w, SimdLevel level) {
     require(w.rank() >= 1, "tensor ", w.name, " has no dimensions");
     switch (w.type) {
         case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
-        case DType::Q4_K: case DType::Q6_K: case DType::MXFP4: break;
+        case DType::Q4_K: case DType::Q6_K: case DType::MXFP4: case DType::Q5_0: case DType::Q5_K: break;
         case DType::F8_E4M3:
             fail("tensor ", w.name, " is FP8 (F8_E4M3) but has no block scale (weight_scale_inv)");
         default: fail("tensor ", w.name, " has type ", dtype_name(w.type), ", which cannot be used as a weight matrix");

@@ -1,4 +1,5 @@
-// openPangu-Ultra-MoE (PanguUltraMoEForCausalLM, Hugging Face folders): DeepSeek-V3's MLA
+// openPangu-Ultra-MoE (PanguUltraMoEForCausalLM; Hugging Face folders, and GGUF
+// "pangu-ultra-moe" as docs/gguf-pangu-ultra-moe.md defines it): DeepSeek-V3's MLA
 // without YaRN (plain RoPE on interleaved pairs), "sandwich" norms around both sublayers
 //   x += post_attention_layernorm(attention(input_layernorm(x)))
 //   x += post_mlp_layernorm(mlp(pre_mlp_layernorm(x)))
@@ -24,27 +25,20 @@ void configure(ModelConfig& c, const ModelSource& src) {
 
 std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
     const RouterConfig router = router_config(c);
-    // Sandwich norms: HF's post_attention_layernorm normalizes the attention output here
-    // (not the FFN input, as in Llama).
-    std::map<std::string, std::string> stems = {
-        {"attn_post_norm", "post_attention_layernorm"},
-        {"ffn_norm", "pre_mlp_layernorm"},
-        {"ffn_post_norm", "post_mlp_layernorm"},
-    };
     return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
         [router](const TensorLoader& l, int64_t i, const ModelConfig& cfg) {
             const std::string p = "blk." + std::to_string(i) + ".";
             TransformerLayer layer;
             layer.attn_norm = l.vector(p + "attn_norm.weight", cfg.n_embd);
-            layer.post_attn_norm = l.vector(p + "attn_post_norm.weight", cfg.n_embd);
+            layer.post_attn_norm = l.vector(p + "post_attention_norm.weight", cfg.n_embd);
             layer.ffn_norm = l.vector(p + "ffn_norm.weight", cfg.n_embd);
-            layer.post_ffn_norm = l.vector(p + "ffn_post_norm.weight", cfg.n_embd);
+            layer.post_ffn_norm = l.vector(p + "post_ffw_norm.weight", cfg.n_embd);
             layer.attn = load_mla(l, i, cfg);
             if (i < cfg.n_dense_lead) layer.ffn = load_ffn(l, p, cfg.n_embd, cfg.n_ff);
             else layer.ffn = load_moe(l, i, cfg, router);
             return layer;
         },
-        stems);
+        hf_stem_overrides("pangu-ultra-moe"));
 }
 
 }  // namespace
