@@ -21,6 +21,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# The server tests' npm packages (the official openai client), from the lock file.
+if [ ! -d tests/server/node_modules ] || [ tests/server/package-lock.json -nt tests/server/node_modules ]; then
+  (cd tests/server && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi
+
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${PANGOLIN_CMAKE_ARGS:-} >&2
 cmake --build build -j"$(nproc)" >&2
 echo "setup: built build/pangolin" >&2

@@ -15,7 +15,7 @@ Runner add_serve(CLI::App& app) {
     auto key_file = std::make_shared<std::string>();
     add_model_options(app, o->model);
     app.add_option("--host", o->host, "Address to listen on (default 127.0.0.1: this machine only)");
-    app.add_option("--port", o->port, "Port")->check(CLI::Range(0, 65535));
+    app.add_option("--port", o->port, "Port (0: any free port, printed on stderr)")->check(CLI::Range(0, 65535));
     auto* key = app.add_option("--api-key", o->api_key, "Require 'Authorization: Bearer KEY' on every route but /health");
     app.add_option("--api-key-file", *key_file, "Read the API key from this file")->excludes(key);
     app.add_option("--parallel,--np", o->parallel, "Sequences decoding at once")->check(CLI::Range(int64_t(1), int64_t(256)));

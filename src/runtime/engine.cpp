@@ -176,6 +176,7 @@ void Engine::admit() {
     }
     auto gone = [](const std::unique_ptr<Sequence>& s) { return s->finished; };
     waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(), gone), waiting_.end());
+    running_.erase(std::remove_if(running_.begin(), running_.end(), gone), running_.end());
 
     // Blocks promised to running sequences but not allocated yet.
     reserved_blocks_ = 0;

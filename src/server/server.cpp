@@ -218,13 +218,19 @@ int run_server(const ServerOptions& options) {
         else send_error(res, res.status, "HTTP error " + std::to_string(res.status));
     });
 
-    require(http.bind_to_port(options.host, options.port), "cannot listen on ", options.host, ":", options.port,
-            " (address in use or not permitted)");
+    int port = options.port;
+    if (port == 0) {
+        port = http.bind_to_any_port(options.host);  // an ephemeral port, reported below
+        require(port > 0, "cannot listen on ", options.host, " (no free port)");
+    } else {
+        require(http.bind_to_port(options.host, port), "cannot listen on ", options.host, ":", port,
+                " (address in use or not permitted)");
+    }
     g_server = &http;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
-    log_info("serve: listening on http://", options.host, ":", options.port, " (model id '", st->model_id, "')");
+    log_info("serve: listening on http://", options.host, ":", port, " (model id '", st->model_id, "')");
     std::thread loader([st] { load(*st); });
     http.listen_after_bind();
     g_server = nullptr;

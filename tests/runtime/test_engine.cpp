@@ -209,3 +209,21 @@ TEST(EngineBadInput, RequestsThatCanNeverRun) {
     engine.run_until_idle();
     EXPECT_TRUE(q1.done && q2.done);
 }
+
+// More requests than decoding slots, one of them cancelled: every request completes.
+TEST(Engine, QueuedRequestsRunWhenSlotsFree) {
+    PANGOLIN_REQUIRE_SHARED();
+    auto model = fixture_model("llama/model-f32.gguf");
+    EngineOptions opt;
+    opt.n_ctx = 512;
+    opt.max_running = 2;
+    Engine engine(*model, opt);
+    std::vector<Outcome> out(5);
+    std::vector<uint64_t> ids;
+    for (int i = 0; i < 5; ++i) ids.push_back(engine.submit(make_request(prompt_for(i), uint64_t(i), out[size_t(i)], 6)));
+    engine.cancel(ids[1]);
+    engine.run_until_idle();
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(out[size_t(i)].done) << i;
+    EXPECT_EQ(out[1].result.reason, FinishReason::Cancelled);
+    EXPECT_EQ(out[4].tokens.size(), 6u);
+}
