@@ -490,8 +490,7 @@ Value Interp::eval_inner(const Expr& e, const FramePtr& frame) {
             Value d = Value::dict();
             for (size_t i = 0; i + 1 < e.items.size(); i += 2) {
                 Value k = eval(*e.items[i], frame);
-                if ((k.is_list() && !k.is_tuple()) || k.is_dict())
-                    fail("unhashable type: '", type_name(k), "'");
+                if (unhashable(k)) fail("unhashable type: '", type_name(k), "'");
                 d.dict_data().set(std::move(k), eval(*e.items[i + 1], frame));
             }
             return d;
