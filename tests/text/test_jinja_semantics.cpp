@@ -97,6 +97,13 @@ const Case k_loops[] = {
      "too many values to unpack (expected 2)"},
     {"{% for x in 42 %}{% endfor %}", nullptr, nullptr, "'int' object is not iterable"},
     {"{% for x in undefined_thing %}x{% else %}none{% endfor %}", nullptr, "none", nullptr},
+    {"{% for i in [1,2] %}a{% break %}{% else %}E{% endfor %}|{% for i in [1,2] %}{% if i == 2 "
+     "%}{% break %}{% endif %}a{% else %}E{% endfor %}|{% for i in [1,2] %}{% continue %}{% else "
+     "%}E{% endfor %}",
+     nullptr, "aE|a|E", nullptr},
+    {"{% for i in [1, 2, 3] %}{% for j in [] %}{% else %}{% if i == 2 %}{% continue %}{% endif "
+     "%}{% endfor %}{{ i }}{% endfor %}",
+     nullptr, "13", nullptr},
 };
 
 const Case k_whitespace[] = {
@@ -272,6 +279,18 @@ const Case k_scoping[] = {
      nullptr},
     {"{% set x = 1 %}{% set x.y = 2 %}", nullptr, nullptr,
      "cannot assign attribute on non-namespace object"},
+    {"[{% for i in [1] %}{{ q }}{% endfor %}{% set q = 1 %}][{% macro f() %}{{ r }}{% endmacro "
+     "%}{{ f() }}{% set r = 2 %}{{ f() }}]",
+     "{\"q\": \"C\", \"r\": \"R\"}", "[][2]", nullptr},
+    {"[{{ q }}{% for i in [1] %}{{ q }}{% endfor %}{% set q = 1 %}][{% for i in [1] %}{{ r }}{% "
+     "endfor %}{% if true %}{% set r = 1 %}{% endif %}]",
+     "{\"q\": \"C\", \"r\": \"R\"}", "[CC][R]", nullptr},
+    {"{% for i in [1] %}{% for j in [1] %}{{ q }}{% endfor %}{% set q = 5 %}{% endfor %}|{% for i "
+     "in [q] %}{{ i }}{% endfor %}{% set q = 1 %}",
+     "{\"q\": \"C\"}", "C|C", nullptr},
+    {"{% filter upper %}{% set a = 1 %}{% endfilter %}{% set b %}{% set c = 1 %}{% endset %}{% for "
+     "i in [] %}{% else %}{% set d = 1 %}{% endfor %}[{{ a }}{{ c }}{{ d }}]",
+     nullptr, "[]", nullptr},
 };
 
 const Case k_slicing[] = {
