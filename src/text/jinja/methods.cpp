@@ -452,6 +452,7 @@ Value m_copy(Interp&, const Value& self, Args& args) {
 
 // ---- list ----
 
+// Whether `from` holds `target` (so appending it would make a reference cycle).
 bool reaches(const Value& from, const void* target, int depth) {
     if (depth > 512) fail("value nested more than 512 levels deep");
     switch (from.kind()) {
@@ -468,16 +469,20 @@ bool reaches(const Value& from, const void* target, int depth) {
             for (const auto& [k, v] : from.object().attrs)
                 if (reaches(v, target, depth + 1)) return true;
             return false;
+        case Kind::Callable:  // a bound method or macro may hold anything: assume the worst
+            return true;
         default:
             return false;
     }
 }
 
 // Not available in Hugging Face's immutable sandbox; allowed here because templates written
-// for other engines use it. A list may not come to contain itself.
+// for other engines use it. A list may not come to contain itself, which keeps reference
+// cycles (which would leak) to namespaces, cleared when rendering ends.
 Value m_append(Interp& in, const Value& self, Args& args) {
     Params p("append", args, {"object"});
-    if (reaches(p.get(0), &self.list(), 0)) fail("append would make a list contain itself");
+    if (reaches(p.get(0), &self.list(), 0))
+        fail("append would make a list contain itself (functions cannot be appended)");
     in.check_size((self.list().items.size() + 1) * sizeof(Value));
     self.list().items.push_back(p.get(0));
     return Value::none();
