@@ -1,6 +1,7 @@
 // The Jinja engine against Jinja2's documented semantics: loops and loop controls, whitespace
 // control with trim_blocks/lstrip_blocks, filters, tests, macros, scoping and namespaces,
-// slicing, Python-style printing and operators, str/dict methods, globals, undefined values.
+// slicing, Python-style printing and operators, str/dict methods, globals, undefined values,
+// and the lazy sequences Python hands templates (generators from filters, range, dict views).
 // Every expected string was confirmed with Python Jinja2 3.1.6 configured as Hugging Face
 // configures it (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, its
 // tojson override); none was taken from Pangolin's output.
@@ -96,6 +97,13 @@ const Case k_loops[] = {
      "too many values to unpack (expected 2)"},
     {"{% for x in 42 %}{% endfor %}", nullptr, nullptr, "'int' object is not iterable"},
     {"{% for x in undefined_thing %}x{% else %}none{% endfor %}", nullptr, "none", nullptr},
+    {"{% for i in [1,2] %}a{% break %}{% else %}E{% endfor %}|{% for i in [1,2] %}{% if i == 2 "
+     "%}{% break %}{% endif %}a{% else %}E{% endfor %}|{% for i in [1,2] %}{% continue %}{% else "
+     "%}E{% endfor %}",
+     nullptr, "aE|a|E", nullptr},
+    {"{% for i in [1, 2, 3] %}{% for j in [] %}{% else %}{% if i == 2 %}{% continue %}{% endif "
+     "%}{% endfor %}{{ i }}{% endfor %}",
+     nullptr, "13", nullptr},
 };
 
 const Case k_whitespace[] = {
@@ -271,6 +279,18 @@ const Case k_scoping[] = {
      nullptr},
     {"{% set x = 1 %}{% set x.y = 2 %}", nullptr, nullptr,
      "cannot assign attribute on non-namespace object"},
+    {"[{% for i in [1] %}{{ q }}{% endfor %}{% set q = 1 %}][{% macro f() %}{{ r }}{% endmacro "
+     "%}{{ f() }}{% set r = 2 %}{{ f() }}]",
+     "{\"q\": \"C\", \"r\": \"R\"}", "[][2]", nullptr},
+    {"[{{ q }}{% for i in [1] %}{{ q }}{% endfor %}{% set q = 1 %}][{% for i in [1] %}{{ r }}{% "
+     "endfor %}{% if true %}{% set r = 1 %}{% endif %}]",
+     "{\"q\": \"C\", \"r\": \"R\"}", "[CC][R]", nullptr},
+    {"{% for i in [1] %}{% for j in [1] %}{{ q }}{% endfor %}{% set q = 5 %}{% endfor %}|{% for i "
+     "in [q] %}{{ i }}{% endfor %}{% set q = 1 %}",
+     "{\"q\": \"C\"}", "C|C", nullptr},
+    {"{% filter upper %}{% set a = 1 %}{% endfilter %}{% set b %}{% set c = 1 %}{% endset %}{% for "
+     "i in [] %}{% else %}{% set d = 1 %}{% endfor %}[{{ a }}{{ c }}{{ d }}]",
+     nullptr, "[]", nullptr},
 };
 
 const Case k_slicing[] = {
@@ -374,6 +394,34 @@ const Case k_undefined[] = {
      "False False False", nullptr},
 };
 
+const Case k_lazy[] = {
+    {"{{ 'yes' if messages|selectattr('role', 'equalto', 'system') else 'no' }} {{ 'yes' if "
+     "messages|selectattr('role', 'equalto', 'system')|list else 'no' }}",
+     "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", "yes no", nullptr},
+    {"{{ range(3) }} {{ range(1, 10, 3) }} {{ range(10)[2:8:3] }} {{ range(3)|list }} {{ "
+     "range(5)[1] }} {{ range(3) == range(3) }}",
+     nullptr, "range(0, 3) range(1, 10, 3) range(2, 8, 3) [0, 1, 2] 1 True", nullptr},
+    {"{{ {'a': 1}.items() }} {{ {'a': 1}.keys() }} {{ {'a': 1}.values() }} {{ {'a': "
+     "1}.items()|list }} [{{ {'a': 1}.keys()[0] }}] {{ 'a' in {'a': 1}.keys() }}",
+     nullptr, "dict_items([('a', 1)]) dict_keys(['a']) dict_values([1]) [('a', 1)] [] True",
+     nullptr},
+    {"{{ ['a']|map('upper')|length }}", nullptr, nullptr,
+     "object of type 'generator' has no len()"},
+    {"{{ [1, 2]|map('string')|last }}", nullptr, nullptr, "'generator' object is not reversible"},
+    {"{{ ['a']|map('upper')|tojson }}", nullptr, nullptr,
+     "Object of type generator is not JSON serializable"},
+    {"{{ 5|batch(2) is iterable }} {{ false|map('string')|list }} {{ none|select|list }} {{ [3, "
+     "1]|reverse is sequence }}",
+     nullptr, "True [] [] False", nullptr},
+    {"{{ 5|batch(2)|list }}", nullptr, nullptr, "'int' object is not iterable"},
+    {"{{ x[1:] }}", "{\"x\": 5}", nullptr, "'int' object is not subscriptable"},
+    {"{{ d[1:] }}", "{\"d\": {\"a\": 1}}", nullptr, "unhashable type: 'slice'"},
+    {"{{ [1, 2]|truncate(3) }} {{ '' % [1, 2] }}|{{ 'ab'|truncate(3) }}", nullptr, "[1, 2] |ab",
+     nullptr},
+    {"{{ 5|truncate(3) }}", nullptr, nullptr, "has no len()"},
+    {"{{ 5|indent }}", nullptr, nullptr, "unsupported operand type(s) for +=: 'int' and 'str'"},
+};
+
 }  // namespace
 
 TEST(JinjaLoops, MatchesJinja2) {
@@ -408,4 +456,7 @@ TEST(JinjaGlobals, MatchesJinja2) {
 }
 TEST(JinjaUndefined, MatchesJinja2) {
     run_cases(k_undefined);
+}
+TEST(JinjaLazy, MatchesJinja2) {
+    run_cases(k_lazy);
 }

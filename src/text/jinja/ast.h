@@ -81,6 +81,7 @@ struct MacroDef {
     std::string name;
     std::vector<std::pair<std::string, ExprPtr>> params;  // default may be null
     Body body;
+    std::vector<std::string> locals;  // see Node::locals
 };
 
 struct Node {
@@ -93,6 +94,10 @@ struct Node {
     bool recursive = false;
     std::shared_ptr<MacroDef> macro;
     std::vector<std::pair<ExprPtr, ExprPtr>> assigns;
+    // Names the scope of `body` (`else_body`) starts with as undefined: Jinja2 compiles a name
+    // that a scope assigns before any use at its own level into a local that is undefined until
+    // assigned, hiding outer values from nested scopes that read it earlier (scope.cpp).
+    std::vector<std::string> locals, else_locals;
 };
 
 }  // namespace pangolin::jinja

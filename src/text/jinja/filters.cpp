@@ -32,8 +32,8 @@ Value f_tojson(Interp& in, Value& v, Args& args) {
         fail("tojson: indent must be an integer, a string or None");
     const Value seps = p.get_or(2, Value::none());
     if (!seps.is_none()) {
-        if (!seps.is_list() || seps.list().items.size() != 2 || !seps.list().items[0].is_string() ||
-            !seps.list().items[1].is_string())
+        if (!seps.is_list_or_tuple() || seps.list().items.size() != 2 ||
+            !seps.list().items[0].is_string() || !seps.list().items[1].is_string())
             fail("tojson: separators must be a pair of strings");
         style.item_sep = seps.list().items[0].str();
         style.key_sep = seps.list().items[1].str();
@@ -50,6 +50,7 @@ Value f_length(Interp&, Value& v, Args& args) {
         case Kind::String:
             return Value::integer(static_cast<int64_t>(utf8::length(v.str())));
         case Kind::List:
+            if (v.is_seq(Seq::Generator)) fail("object of type 'generator' has no len()");
             return Value::integer(static_cast<int64_t>(v.list().items.size()));
         case Kind::Dict:
             return Value::integer(static_cast<int64_t>(v.dict_data().items.size()));
@@ -319,7 +320,6 @@ Value f_wordcount(Interp&, Value& v, Args& args) {
 
 Value f_truncate(Interp& in, Value& v, Args& args) {
     Params p("truncate", args, {"length", "killwords", "end", "leeway"});
-    const std::string s = soft_str(v);
     const int64_t length = p.has(0) ? int_arg("truncate", p.get(0), "length") : 255;
     const bool killwords = truthy(p.get(1));
     const std::string end = p.has(2) ? soft_str(p.get(2)) : "...";
@@ -328,7 +328,15 @@ Value f_truncate(Interp& in, Value& v, Args& args) {
     const auto end_len = static_cast<int64_t>(utf8::length(end));
     if (length < end_len) fail("expected length >= ", end_len, ", got ", length);
     if (leeway < 0) fail("expected leeway >= 0, got ", leeway);
-    if (static_cast<int64_t>(utf8::length(s)) <= length + leeway) return Value(s);
+    // Jinja2 measures the value itself: a short list or dict comes back unchanged.
+    if (!v.is_string()) {
+        Args no_args;
+        const Value n = f_length(in, v, no_args);
+        if (n.as_int() <= length + leeway) return v;
+        fail("truncate: cannot shorten a ", type_name(v));
+    }
+    const std::string& s = v.str();
+    if (static_cast<int64_t>(utf8::length(s)) <= length + leeway) return v;
     const Value head =
         slice(in, Value(s), Value::none(), Value::integer(length - end_len), Value::none());
     if (killwords) return Value(head.str() + end);
@@ -357,7 +365,9 @@ Value f_indent(Interp& in, Value& v, Args& args) {
         in.check_size(static_cast<size_t>(std::max<int64_t>(0, n)));
         indention = std::string(static_cast<size_t>(std::max<int64_t>(0, n)), ' ');
     }
-    const std::vector<std::string> lines = utf8::splitlines(soft_str(v) + "\n");
+    if (v.is_undefined()) raise_undefined(v);
+    if (!v.is_string()) fail("unsupported operand type(s) for +=: '", type_name(v), "' and 'str'");
+    const std::vector<std::string> lines = utf8::splitlines(v.str() + "\n");
     std::string rv;
     if (truthy(p.get(2))) {
         for (size_t i = 0; i < lines.size(); ++i) {

@@ -87,11 +87,11 @@ Value f_join(Interp& in, Value& v, Args& args) {
 
 Value f_items(Interp&, Value& v, Args& args) {
     Params("items", args, {});
-    if (v.is_undefined()) return Value::list({});
+    if (v.is_undefined()) return Value::sequence(Seq::Generator, {});
     if (!v.is_dict()) fail("Can only get item pairs from a mapping.");
     std::vector<Value> out;
     for (const auto& [k, x] : v.dict_data().items) out.push_back(Value::tuple({k, x}));
-    return Value::list(std::move(out));
+    return Value::sequence(Seq::Generator, std::move(out));
 }
 
 Value f_list(Interp&, Value& v, Args& args) {
@@ -108,6 +108,7 @@ Value f_first(Interp&, Value& v, Args& args) {
 
 Value f_last(Interp&, Value& v, Args& args) {
     Params("last", args, {});
+    if (v.is_seq(Seq::Generator)) fail("'generator' object is not reversible");
     std::vector<Value> items = iterate(v);
     if (items.empty()) return Value::undefined("No last item, sequence was empty.");
     return items.back();
@@ -124,7 +125,9 @@ Value f_reverse(Interp&, Value& v, Args& args) {
     if (!v.is_list() && !v.is_dict() && !v.is_undefined()) fail("argument must be iterable");
     std::vector<Value> items = iterate(v);
     std::reverse(items.begin(), items.end());
-    return Value::list(std::move(items));
+    // Python: reversed() of a sequence is a lazy iterator; a generator is listed, then reversed.
+    return v.is_seq(Seq::Generator) ? Value::list(std::move(items))
+                                    : Value::sequence(Seq::Generator, std::move(items));
 }
 
 Value f_sort(Interp&, Value& v, Args& args) {
@@ -169,14 +172,13 @@ Value f_unique(Interp&, Value& v, Args& args) {
     for (const Value& item : iterate(v)) {
         Value k = attr_path(item, p.get_or(1, Value::none()));
         if (!case_sensitive) k = ignore_case(k);
-        if ((k.is_list() && !k.is_tuple()) || k.is_dict())
-            fail("unhashable type: '", type_name(k), "'");
+        if (unhashable(k)) fail("unhashable type: '", type_name(k), "'");
         if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return equal(s, k); })) {
             seen.push_back(k);
             out.push_back(item);
         }
     }
-    return Value::list(std::move(out));
+    return Value::sequence(Seq::Generator, std::move(out));
 }
 
 Value min_max(Value& v, Args& args, bool want_max) {
@@ -217,6 +219,7 @@ Value f_sum(Interp& in, Value& v, Args& args) {
 }
 
 Value f_map(Interp& in, Value& v, Args& args) {
+    if (!truthy(v)) return Value::sequence(Seq::Generator, {});  // Jinja2: `if value:`
     std::vector<Value> out;
     const auto attr_it = std::find_if(args.kw.begin(), args.kw.end(),
                                       [](const auto& kv) { return kv.first == "attribute"; });
@@ -225,7 +228,7 @@ Value f_map(Interp& in, Value& v, Args& args) {
         const Value fallback = p.get_or(1, Value::none());
         for (const Value& item : iterate(v))
             out.push_back(attr_path(item, p.get(0), fallback.is_none() ? nullptr : &fallback));
-        return Value::list(std::move(out));
+        return Value::sequence(Seq::Generator, std::move(out));
     }
     if (args.pos.empty()) fail("map requires a filter argument");
     const std::string name = str_arg("map", args.pos[0], "filter name");
@@ -236,12 +239,12 @@ Value f_map(Interp& in, Value& v, Args& args) {
         Args a = rest;
         out.push_back(in.filter(name, item, a));
     }
-    return Value::list(std::move(out));
+    return Value::sequence(Seq::Generator, std::move(out));
 }
 
 Value select_reject(Interp& in, Value& v, Args& args, bool select, bool by_attr) {
     std::vector<Value> out;
-    if (!truthy(v)) return Value::list({});
+    if (!truthy(v)) return Value::sequence(Seq::Generator, {});
     size_t off = 0;
     Value attribute;
     if (by_attr) {
@@ -267,7 +270,7 @@ Value select_reject(Interp& in, Value& v, Args& args, bool select, bool by_attr)
         }
         if (ok == select) out.push_back(item);
     }
-    return Value::list(std::move(out));
+    return Value::sequence(Seq::Generator, std::move(out));
 }
 
 Value f_select(Interp& in, Value& v, Args& args) {
@@ -303,7 +306,7 @@ Value f_batch(Interp&, Value& v, Args& args) {
             while (static_cast<int64_t>(tmp.size()) < n) tmp.push_back(p.get(1));
         out.push_back(Value::list(std::move(tmp)));
     }
-    return Value::list(std::move(out));
+    return Value::sequence(Seq::Generator, std::move(out));
 }
 
 Value f_slice(Interp&, Value& v, Args& args) {
@@ -323,7 +326,7 @@ Value f_slice(Interp&, Value& v, Args& args) {
         if (p.has(1) && !p.get(1).is_none() && k >= with_extra) tmp.push_back(p.get(1));
         out.push_back(Value::list(std::move(tmp)));
     }
-    return Value::list(std::move(out));
+    return Value::sequence(Seq::Generator, std::move(out));
 }
 
 Value f_groupby(Interp&, Value& v, Args& args) {
@@ -355,29 +358,44 @@ Value f_groupby(Interp&, Value& v, Args& args) {
     return Value::list(std::move(out));
 }
 
+// Jinja2's map, select, unique, batch, slice and items are Python generators: their errors
+// surface only when the result is iterated. Keep the error for then.
+template <FilterFn Fn>
+Value lazily(Interp& in, Value& v, Args& args) {
+    try {
+        return Fn(in, v, args);
+    } catch (const RaisedError&) {
+        throw;
+    } catch (const Error& e) {
+        Value g = Value::sequence(Seq::Generator, {});
+        g.list().pending_error = e.what();
+        return g;
+    }
+}
+
 }  // namespace
 
 FilterFn find_sequence_filter(std::string_view name) {
     static const std::unordered_map<std::string_view, FilterFn> table = {
         {"join", f_join},
-        {"items", f_items},
+        {"items", lazily<f_items>},
         {"list", f_list},
         {"first", f_first},
         {"last", f_last},
         {"reverse", f_reverse},
         {"sort", f_sort},
         {"dictsort", f_dictsort},
-        {"unique", f_unique},
+        {"unique", lazily<f_unique>},
         {"min", f_min},
         {"max", f_max},
         {"sum", f_sum},
-        {"map", f_map},
-        {"select", f_select},
-        {"reject", f_reject},
-        {"selectattr", f_selectattr},
-        {"rejectattr", f_rejectattr},
-        {"batch", f_batch},
-        {"slice", f_slice},
+        {"map", lazily<f_map>},
+        {"select", lazily<f_select>},
+        {"reject", lazily<f_reject>},
+        {"selectattr", lazily<f_selectattr>},
+        {"rejectattr", lazily<f_rejectattr>},
+        {"batch", lazily<f_batch>},
+        {"slice", lazily<f_slice>},
         {"groupby", f_groupby},
     };
     const auto it = table.find(name);

@@ -332,7 +332,9 @@ std::string percent_format(Interp& in, const std::string& fmt, const Value& args
         out += piece;
         in.check_size(out.size());
     }
-    if (!used_mapping && !mapping && next < items.size())
+    // Python skips this check when the argument is subscriptable (a dict, a list, a range).
+    const bool subscriptable = mapping || args.is_seq(Seq::List) || args.is_seq(Seq::Range);
+    if (!used_mapping && !subscriptable && next < items.size())
         fail("not all arguments converted during string formatting");
     return out;
 }

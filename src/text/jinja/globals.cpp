@@ -48,7 +48,11 @@ Value g_range(Interp& in, Args& args) {
     out.reserve(static_cast<size_t>(count));
     for (int64_t i = 0, v = start; i < static_cast<int64_t>(count); ++i, v += step)
         out.push_back(Value::integer(v));
-    return Value::list(std::move(out));
+    Value r = Value::sequence(Seq::Range, std::move(out));
+    r.list().range_start = start;
+    r.list().range_stop = stop;
+    r.list().range_step = step;
+    return r;
 }
 
 // dict(mapping or iterable of pairs, **kwargs) into an existing dict.

@@ -34,6 +34,15 @@ void Frame::set(std::string_view name, Value v) {
     vars.emplace_back(std::string(name), std::move(v));
 }
 
+FramePtr child_frame(const FramePtr& parent, const std::vector<std::string>& locals) {
+    auto f = std::make_shared<Frame>();
+    f->parent = parent;
+    f->vars.reserve(locals.size());
+    for (const auto& name : locals)
+        f->vars.emplace_back(name, Value::undefined("'" + name + "' is undefined"));
+    return f;
+}
+
 Interp::DepthScope::DepthScope(Interp& i) : in(i) {
     if (++in.depth_ > in.limits_.max_depth) {
         --in.depth_;
@@ -130,7 +139,7 @@ Interp::Flow Interp::exec(const Node& n, const FramePtr& frame) {
                 exec_set(*n.target, eval(*n.expr, frame), frame);
                 return Flow::Normal;
             case NodeKind::SetBlock: {
-                auto [text, flow] = capture(n.body, frame);
+                auto [text, flow] = capture(n.body, child_frame(frame, n.locals));
                 Value v(std::move(text));
                 if (n.expr) v = apply_filter_chain(*n.expr, std::move(v), frame);
                 exec_set(*n.target, std::move(v), frame);
@@ -148,24 +157,20 @@ Interp::Flow Interp::exec(const Node& n, const FramePtr& frame) {
                 return Flow::Normal;
             }
             case NodeKind::FilterBlock: {
-                auto [text, flow] = capture(n.body, frame);
+                auto [text, flow] = capture(n.body, child_frame(frame, n.locals));
                 emit(to_str(apply_filter_chain(*n.expr, Value(std::move(text)), frame)));
                 return flow;
             }
             case NodeKind::With: {
-                auto inner = std::make_shared<Frame>();
-                inner->parent = frame;
+                auto inner = child_frame(frame, n.locals);
                 std::vector<Value> values;
                 for (const auto& [target, value] : n.assigns) values.push_back(eval(*value, frame));
                 for (size_t i = 0; i < values.size(); ++i)
                     exec_set(*n.assigns[i].first, std::move(values[i]), inner);
                 return exec_body(n.body, inner);
             }
-            case NodeKind::Scope: {
-                auto inner = std::make_shared<Frame>();
-                inner->parent = frame;
-                return exec_body(n.body, inner);
-            }
+            case NodeKind::Scope:
+                return exec_body(n.body, child_frame(frame, n.locals));
             case NodeKind::Break:
                 return Flow::Break;
             case NodeKind::Continue:
@@ -222,8 +227,7 @@ Value Interp::make_macro(const std::shared_ptr<MacroDef>& def, const FramePtr& c
     const MacroDef* d = def.get();
     Value m = Value::callable(def->name, [d, closure](Interp& in, Args& args) -> Value {
         DepthScope depth(in);
-        auto f = std::make_shared<Frame>();
-        f->parent = closure;
+        auto f = child_frame(closure, d->locals);
         std::vector<std::pair<std::string, Value>> kw = std::move(args.kw);
         Value caller;
         for (auto it = kw.begin(); it != kw.end(); ++it) {
@@ -274,19 +278,15 @@ Interp::Flow Interp::run_loop(const Node& n, const Value& iterable, const FrameP
     if (n.cond) {
         std::vector<Value> kept;
         for (auto& item : items) {
-            auto f = std::make_shared<Frame>();
-            f->parent = frame;
+            auto f = child_frame(frame, n.locals);
             exec_set(*n.target, item, f);
             if (truthy(eval(*n.cond, f))) kept.push_back(std::move(item));
         }
         items = std::move(kept);
     }
     if (items.empty()) {
-        if (!n.else_body.empty()) {
-            auto f = std::make_shared<Frame>();
-            f->parent = frame;
-            exec_body(n.else_body, f);
-        }
+        // The else block is outside this loop: a break/continue there is the enclosing loop's.
+        if (!n.else_body.empty()) return exec_body(n.else_body, child_frame(frame, n.else_locals));
         return Flow::Normal;
     }
 
@@ -352,6 +352,7 @@ Interp::Flow Interp::run_loop(const Node& n, const Value& iterable, const FrameP
     a[Length].second = Value::integer(len);
     a[Depth].second = Value::integer(depth);
     a[Depth0].second = Value::integer(depth - 1);
+    bool completed = false;
     for (int64_t i = 0; i < len; ++i) {
         tick();
         const auto u = static_cast<size_t>(i);
@@ -363,12 +364,19 @@ Interp::Flow Interp::run_loop(const Node& n, const Value& iterable, const FrameP
         a[Last].second = Value::boolean(i == len - 1);
         a[Prev].second = i > 0 ? items[u - 1] : Value::undefined("there is no previous item");
         a[Next].second = i + 1 < len ? items[u + 1] : Value::undefined("there is no next item");
-        auto f = std::make_shared<Frame>();
-        f->parent = frame;
+        auto f = child_frame(frame, n.locals);
         exec_set(*n.target, items[u], f);
         f->set("loop", loop_value);
-        if (exec_body(n.body, f) == Flow::Break) break;
+        const Flow flow = exec_body(n.body, f);
+        if (flow == Flow::Normal)
+            completed = true;
+        else if (flow == Flow::Break)
+            break;
     }
+    // Jinja2 runs `else` unless an iteration reached the end of the body: after a break or a
+    // continue in the last iteration it runs, as in `{% for x in [1] %}{% break %}{% else %}`.
+    if (!completed && !n.else_body.empty())
+        return exec_body(n.else_body, child_frame(frame, n.else_locals));
     return Flow::Normal;
 }
 
@@ -490,8 +498,7 @@ Value Interp::eval_inner(const Expr& e, const FramePtr& frame) {
             Value d = Value::dict();
             for (size_t i = 0; i + 1 < e.items.size(); i += 2) {
                 Value k = eval(*e.items[i], frame);
-                if ((k.is_list() && !k.is_tuple()) || k.is_dict())
-                    fail("unhashable type: '", type_name(k), "'");
+                if (unhashable(k)) fail("unhashable type: '", type_name(k), "'");
                 d.dict_data().set(std::move(k), eval(*e.items[i + 1], frame));
             }
             return d;

@@ -40,6 +40,9 @@ struct Frame {
 };
 using FramePtr = std::shared_ptr<Frame>;
 
+// A scope inside `parent` whose `locals` start undefined (see scope.h).
+FramePtr child_frame(const FramePtr& parent, const std::vector<std::string>& locals);
+
 class Interp {
   public:
     Interp(const Source& src, const Limits& limits, const std::tm& now);

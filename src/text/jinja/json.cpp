@@ -166,6 +166,8 @@ struct Writer {
                 write_string(out, v.str(), style.ensure_ascii);
                 return;
             case Kind::List: {
+                if (!v.is_list_or_tuple())
+                    fail("Object of type ", type_name(v), " is not JSON serializable");
                 const auto& items = v.list().items;
                 if (items.empty()) {
                     out += "[]";

@@ -421,23 +421,22 @@ Value m_items(Interp&, const Value& self, Args& args) {
     Params("items", args, {});
     std::vector<Value> out;
     for (const auto& [k, v] : self.dict_data().items) out.push_back(Value::tuple({k, v}));
-    return Value::list(std::move(out));
+    return Value::sequence(Seq::DictItems, std::move(out));
 }
 Value m_keys(Interp&, const Value& self, Args& args) {
     Params("keys", args, {});
-    return Value::list(iterate(self));
+    return Value::sequence(Seq::DictKeys, iterate(self));
 }
 Value m_values(Interp&, const Value& self, Args& args) {
     Params("values", args, {});
     std::vector<Value> out;
     for (const auto& [k, v] : self.dict_data().items) out.push_back(v);
-    return Value::list(std::move(out));
+    return Value::sequence(Seq::DictValues, std::move(out));
 }
 Value m_get(Interp&, const Value& self, Args& args) {
     Params p("get", args, {"key", "default"});
     const Value& key = p.get(0);
-    if ((key.is_list() && !key.is_tuple()) || key.is_dict())
-        fail("unhashable type: '", type_name(key), "'");
+    if (unhashable(key)) fail("unhashable type: '", type_name(key), "'");
     if (const Value* v = self.dict_data().find(key)) return *v;
     return p.get_or(1, Value::none());
 }
@@ -453,6 +452,7 @@ Value m_copy(Interp&, const Value& self, Args& args) {
 
 // ---- list ----
 
+// Whether `from` holds `target` (so appending it would make a reference cycle).
 bool reaches(const Value& from, const void* target, int depth) {
     if (depth > 512) fail("value nested more than 512 levels deep");
     switch (from.kind()) {
@@ -469,17 +469,20 @@ bool reaches(const Value& from, const void* target, int depth) {
             for (const auto& [k, v] : from.object().attrs)
                 if (reaches(v, target, depth + 1)) return true;
             return false;
+        case Kind::Callable:  // a bound method or macro may hold anything: assume the worst
+            return true;
         default:
             return false;
     }
 }
 
 // Not available in Hugging Face's immutable sandbox; allowed here because templates written
-// for other engines use it. A list may not come to contain itself.
+// for other engines use it. A list may not come to contain itself, which keeps reference
+// cycles (which would leak) to namespaces, cleared when rendering ends.
 Value m_append(Interp& in, const Value& self, Args& args) {
     Params p("append", args, {"object"});
-    if (self.is_tuple()) fail("'tuple' object has no attribute 'append'");
-    if (reaches(p.get(0), &self.list(), 0)) fail("append would make a list contain itself");
+    if (reaches(p.get(0), &self.list(), 0))
+        fail("append would make a list contain itself (functions cannot be appended)");
     in.check_size((self.list().items.size() + 1) * sizeof(Value));
     self.list().items.push_back(p.get(0));
     return Value::none();
@@ -574,6 +577,10 @@ const Entry k_list_methods[] = {
     {"count", m_list_count},
     {"copy", m_copy},
 };
+const Entry k_tuple_methods[] = {
+    {"index", m_list_index},
+    {"count", m_list_count},
+};
 const Entry k_cycler_methods[] = {{"next", m_cycler_next}, {"reset", m_cycler_reset}};
 
 template <size_t N>
@@ -595,7 +602,10 @@ bool find_method(const Value& obj, const std::string& name, Value& out) {
             fn = lookup(k_dict_methods, name);
             break;
         case Kind::List:
-            fn = lookup(k_list_methods, name);
+            if (obj.is_seq(Seq::List))
+                fn = lookup(k_list_methods, name);
+            else if (obj.is_tuple() || obj.is_seq(Seq::Range))
+                fn = lookup(k_tuple_methods, name);
             break;
         case Kind::Object:
             if (obj.object().type == ObjectData::Type::Cycler) fn = lookup(k_cycler_methods, name);

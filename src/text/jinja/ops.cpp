@@ -71,7 +71,7 @@ Value repeat_list(Interp& in, const ListData& l, int64_t n) {
         in.check_size(l.items.size() * static_cast<size_t>(n) * sizeof(Value));
         for (int64_t i = 0; i < n; ++i) items.insert(items.end(), l.items.begin(), l.items.end());
     }
-    return l.tuple ? Value::tuple(std::move(items)) : Value::list(std::move(items));
+    return Value::sequence(l.seq, std::move(items));
 }
 
 // CPython's float floor division and modulo.
@@ -167,7 +167,7 @@ Value arith(BinOp op, const Value& a, const Value& b) {
 }
 
 struct SliceRange {
-    int64_t start, step, count;
+    int64_t start, stop, step, count;  // stop: the clamped stop index, for range slices
 };
 
 SliceRange adjust_slice(int64_t len, const Value& start_v, const Value& stop_v,
@@ -197,7 +197,7 @@ SliceRange adjust_slice(int64_t len, const Value& start_v, const Value& stop_v,
     } else if (start < stop) {
         count = (stop - start - 1) / step + 1;
     }
-    return {start, step, count};
+    return {start, stop, step, count};
 }
 
 Value missing(const Value& obj, const Value& key) {
@@ -220,23 +220,25 @@ Value binop(Interp& in, BinOp op, const Value& a, const Value& b) {
                 return Value(a.str() + b.str());
             }
             if (a.is_string()) fail("can only concatenate str (not \"", type_name(b), "\") to str");
-            if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+            if (a.is_list_or_tuple() && b.is_list_or_tuple() && a.is_tuple() == b.is_tuple()) {
                 std::vector<Value> items = a.list().items;
                 in.check_size((items.size() + b.list().items.size()) * sizeof(Value));
                 items.insert(items.end(), b.list().items.begin(), b.list().items.end());
                 return a.is_tuple() ? Value::tuple(std::move(items))
                                     : Value::list(std::move(items));
             }
-            if (a.is_list())
+            if (a.is_list_or_tuple())
                 fail("can only concatenate ", type_name(a), " (not \"", type_name(b), "\") to ",
                      type_name(a));
             break;
         case BinOp::Mul:
             if (a.is_string() && b.is_integral()) return repeat_string(in, a.str(), b.as_int());
             if (b.is_string() && a.is_integral()) return repeat_string(in, b.str(), a.as_int());
-            if (a.is_list() && b.is_integral()) return repeat_list(in, a.list(), b.as_int());
-            if (b.is_list() && a.is_integral()) return repeat_list(in, b.list(), a.as_int());
-            if (a.is_string() || a.is_list())
+            if (a.is_list_or_tuple() && b.is_integral())
+                return repeat_list(in, a.list(), b.as_int());
+            if (b.is_list_or_tuple() && a.is_integral())
+                return repeat_list(in, b.list(), a.as_int());
+            if (a.is_string() || a.is_list_or_tuple())
                 fail("can't multiply sequence by non-int of type '", type_name(b), "'");
             break;
         case BinOp::Mod:
@@ -265,12 +267,11 @@ bool contains(const Value& container, const Value& item) {
                 fail("'in <string>' requires string as left operand, not ", type_name(item));
             return container.str().find(item.str()) != std::string::npos;
         case Kind::List:
-            for (const auto& x : container.list().items)
+            for (const auto& x : iterate(container))
                 if (equal(x, item)) return true;
             return false;
         case Kind::Dict:
-            if (item.is_list() && !item.is_tuple()) fail("unhashable type: 'list'");
-            if (item.is_dict()) fail("unhashable type: 'dict'");
+            if (unhashable(item)) fail("unhashable type: '", type_name(item), "'");
             return container.dict_data().find(item) != nullptr;
         case Kind::Undefined:
             return false;
@@ -307,11 +308,11 @@ Value getitem(const Value& obj, const Value& key) {
         case Kind::Undefined:
             raise_undefined(obj);
         case Kind::Dict:
-            if (!(key.is_list() && !key.is_tuple()) && !key.is_dict())
+            if (!unhashable(key))
                 if (const Value* v = obj.dict_data().find(key)) return *v;
             break;
-        case Kind::List:
-            if (key.is_integral()) {
+        case Kind::List:  // generators and dict views are not subscriptable
+            if (key.is_integral() && (obj.is_list_or_tuple() || obj.is_seq(Seq::Range))) {
                 const auto& items = obj.list().items;
                 int64_t i = key.as_int();
                 const auto n = static_cast<int64_t>(items.size());
@@ -347,12 +348,11 @@ Value getitem(const Value& obj, const Value& key) {
 
 Value slice(Interp& in, const Value& obj, const Value& start, const Value& stop,
             const Value& step) {
+    // Jinja2 slices with Python's [] directly (not its forgiving getitem): errors propagate.
     if (obj.is_undefined()) raise_undefined(obj);
-    if (!obj.is_string() && !obj.is_list())
-        return Value::undefined(object_type_repr(obj) + " has no element slice");
-    for (const Value* v : {&start, &stop, &step})
-        if (!v->is_none() && !v->is_integral())
-            return Value::undefined(object_type_repr(obj) + " has no element slice");
+    if (obj.is_dict()) fail("unhashable type: 'slice'");
+    if (!obj.is_string() && !obj.is_list_or_tuple() && !obj.is_seq(Seq::Range))
+        fail("'", type_name(obj), "' object is not subscriptable");
     if (obj.is_list()) {
         const auto& items = obj.list().items;
         const SliceRange r = adjust_slice(static_cast<int64_t>(items.size()), start, stop, step);
@@ -360,7 +360,15 @@ Value slice(Interp& in, const Value& obj, const Value& start, const Value& stop,
         out.reserve(static_cast<size_t>(r.count));
         for (int64_t k = 0, i = r.start; k < r.count; ++k, i += r.step)
             out.push_back(items[static_cast<size_t>(i)]);
-        return obj.is_tuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
+        Value result = Value::sequence(obj.list().seq, std::move(out));
+        if (obj.is_seq(Seq::Range)) {  // range(a, b, s)[i:j:k] is range(a + i*s, a + j*s, s*k)
+            const ListData& src = obj.list();
+            ListData& dst = result.list();
+            dst.range_start = src.range_start + r.start * src.range_step;
+            dst.range_stop = src.range_start + r.stop * src.range_step;
+            dst.range_step = src.range_step * r.step;
+        }
+        return result;
     }
     const std::string& s = obj.str();
     const bool ascii = utf8::is_ascii(s);
@@ -407,6 +415,7 @@ std::vector<Value> iterate(const Value& v) {
         case Kind::Undefined:
             return {};
         case Kind::List:
+            if (!v.list().pending_error.empty()) fail(v.list().pending_error);
             return v.list().items;
         case Kind::Dict: {
             std::vector<Value> keys;

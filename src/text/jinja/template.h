@@ -36,6 +36,7 @@ class Template {
   private:
     Source src_;
     Body body_;
+    std::vector<std::string> locals_;  // the template scope's (scope.h)
 };
 
 }  // namespace pangolin::jinja

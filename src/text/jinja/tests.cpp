@@ -36,7 +36,10 @@ SIMPLE_TEST(t_number, "number", v.is_number())
 SIMPLE_TEST(t_string, "string", v.is_string())
 SIMPLE_TEST(t_mapping, "mapping", v.is_dict())
 SIMPLE_TEST(t_iterable, "iterable", v.is_string() || v.is_list() || v.is_dict() || v.is_undefined())
-SIMPLE_TEST(t_sequence, "sequence", v.is_string() || v.is_list() || v.is_dict() || v.is_undefined())
+// len() and [] (a generator or a dict view has no []).
+SIMPLE_TEST(t_sequence, "sequence",
+            v.is_string() || v.is_list_or_tuple() || v.is_seq(Seq::Range) || v.is_dict() ||
+                v.is_undefined())
 SIMPLE_TEST(t_callable, "callable", v.is_callable())
 SIMPLE_TEST(t_escaped, "escaped", false)
 

@@ -119,17 +119,42 @@ struct Printer {
                 return;
             case Kind::List: {
                 const ListData& l = v.list();
+                const bool tuple = l.seq == Seq::Tuple;
+                switch (l.seq) {
+                    case Seq::Generator:
+                        out += "<generator object>";
+                        return;
+                    case Seq::Range:
+                        out += "range(" + std::to_string(l.range_start) + ", " +
+                               std::to_string(l.range_stop);
+                        if (l.range_step != 1) out += ", " + std::to_string(l.range_step);
+                        out += ')';
+                        return;
+                    case Seq::DictKeys:
+                        out += "dict_keys(";
+                        break;
+                    case Seq::DictValues:
+                        out += "dict_values(";
+                        break;
+                    case Seq::DictItems:
+                        out += "dict_items(";
+                        break;
+                    default:
+                        break;
+                }
+                const bool view = l.seq != Seq::List && l.seq != Seq::Tuple;
                 if (!enter(&l)) {
-                    out += l.tuple ? "(...)" : "[...]";
+                    out += tuple ? "(...)" : "[...]";
                     return;
                 }
-                out += l.tuple ? '(' : '[';
+                out += tuple ? '(' : '[';
                 for (size_t i = 0; i < l.items.size(); ++i) {
                     if (i) out += ", ";
                     repr(out, l.items[i]);
                 }
-                if (l.tuple && l.items.size() == 1) out += ',';
-                out += l.tuple ? ')' : ']';
+                if (tuple && l.items.size() == 1) out += ',';
+                out += tuple ? ')' : ']';
+                if (view) out += ')';
                 active.pop_back();
                 return;
             }
@@ -228,7 +253,17 @@ bool equal_at(const Value& a, const Value& b, int depth) {
         case Kind::List: {
             const ListData &x = a.list(), &y = b.list();
             if (&x == &y) return true;
-            if (x.tuple != y.tuple || x.items.size() != y.items.size()) return false;
+            if (x.seq != y.seq || x.items.size() != y.items.size()) return false;
+            if (x.seq == Seq::Generator || x.seq == Seq::DictValues) return false;  // identity
+            if (x.seq == Seq::DictKeys || x.seq == Seq::DictItems) {                // set equality
+                for (const auto& item : x.items) {
+                    bool found = false;
+                    for (const auto& other : y.items)
+                        if ((found = equal_at(item, other, depth + 1))) break;
+                    if (!found) return false;
+                }
+                return true;
+            }
             for (size_t i = 0; i < x.items.size(); ++i)
                 if (!equal_at(x.items[i], y.items[i], depth + 1)) return false;
             return true;
@@ -288,7 +323,7 @@ bool compare_at(const Value& a, const Value& b, CmpOp op, int depth) {
         return apply(a.as_int(), b.as_int(), op);
     }
     if (a.is_string() && b.is_string()) return apply(a.str(), b.str(), op);
-    if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+    if (a.is_list_or_tuple() && b.is_list_or_tuple() && a.is_tuple() == b.is_tuple()) {
         const auto &x = a.list().items, &y = b.list().items;
         const size_t n = std::min(x.size(), y.size());
         for (size_t i = 0; i < n; ++i)
@@ -334,8 +369,11 @@ Value Value::list(std::vector<Value> items) {
     return v;
 }
 Value Value::tuple(std::vector<Value> items) {
+    return sequence(Seq::Tuple, std::move(items));
+}
+Value Value::sequence(Seq seq, std::vector<Value> items) {
     Value v = list(std::move(items));
-    v.list().tuple = true;
+    v.list().seq = seq;
     return v;
 }
 Value Value::dict() {
@@ -358,8 +396,15 @@ Value Value::callable(std::string name, NativeFn fn) {
 bool Value::is_callable() const {
     return kind() == Kind::Callable || (kind() == Kind::Object && object().call);
 }
-bool Value::is_tuple() const {
-    return is_list() && list().tuple;
+bool Value::is_seq(Seq s) const {
+    return is_list() && list().seq == s;
+}
+
+bool unhashable(const Value& v) {
+    if (v.is_dict()) return true;
+    if (!v.is_list()) return false;
+    const Seq s = v.list().seq;
+    return s == Seq::List || s == Seq::DictKeys || s == Seq::DictValues || s == Seq::DictItems;
 }
 int64_t Value::as_int() const {
     return is_bool() ? (as_bool() ? 1 : 0) : std::get<int64_t>(v);
@@ -438,8 +483,8 @@ bool truthy(const Value& v) {
             return v.as_double() != 0.0;
         case Kind::String:
             return !v.str().empty();
-        case Kind::List:
-            return !v.list().items.empty();
+        case Kind::List:  // a generator is true even when it will yield nothing
+            return v.list().seq == Seq::Generator || !v.list().items.empty();
         case Kind::Dict:
             return !v.dict_data().items.empty();
         default:
@@ -520,7 +565,22 @@ std::string type_name(const Value& v) {
         case Kind::String:
             return "str";
         case Kind::List:
-            return v.is_tuple() ? "tuple" : "list";
+            switch (v.list().seq) {
+                case Seq::Tuple:
+                    return "tuple";
+                case Seq::Generator:
+                    return "generator";
+                case Seq::Range:
+                    return "range";
+                case Seq::DictKeys:
+                    return "dict_keys";
+                case Seq::DictValues:
+                    return "dict_values";
+                case Seq::DictItems:
+                    return "dict_items";
+                default:
+                    return "list";
+            }
         case Kind::Dict:
             return "dict";
         case Kind::Callable:

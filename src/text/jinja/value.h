@@ -1,7 +1,8 @@
 // The values a Jinja template computes with, following Python's semantics as Jinja2 exposes
-// them: undefined, None, bool, int (int64), float (double), str (UTF-8), list/tuple and dict
-// (insertion-ordered) by reference, callables (macros, builtins, bound methods) and objects
-// (namespace, loop, cycler, joiner).
+// them: undefined, None, bool, int (int64), float (double), str (UTF-8), sequences (list, tuple,
+// and the lazy kinds Python hands templates: generators from filters such as map/select,
+// range, dict views) and dict (insertion-ordered) by reference, callables (macros, builtins,
+// bound methods) and objects (namespace, loop, cycler, joiner).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,10 @@ enum class Kind : uint8_t {
     Object
 };
 
+// What Python type a Kind::List value stands for. They iterate alike; they differ in printing,
+// truthiness (a generator is always true), len(), indexing and JSON (only list/tuple).
+enum class Seq : uint8_t { List, Tuple, Generator, Range, DictKeys, DictValues, DictItems };
+
 struct Value {
     std::variant<Undefined, None, bool, int64_t, double, std::string, std::shared_ptr<ListData>,
                  std::shared_ptr<DictData>, std::shared_ptr<CallableData>,
@@ -59,6 +64,7 @@ struct Value {
     static Value number(double d);
     static Value list(std::vector<Value> items);
     static Value tuple(std::vector<Value> items);
+    static Value sequence(Seq seq, std::vector<Value> items);
     static Value dict();
     static Value dict(std::shared_ptr<DictData> d);
     static Value callable(std::string name, std::function<Value(Interp&, Args&)> fn);
@@ -70,11 +76,14 @@ struct Value {
     bool is_int() const { return kind() == Kind::Int; }
     bool is_float() const { return kind() == Kind::Float; }
     bool is_string() const { return kind() == Kind::String; }
-    bool is_list() const { return kind() == Kind::List; }  // list or tuple
+    bool is_list() const { return kind() == Kind::List; }  // any Seq
     bool is_dict() const { return kind() == Kind::Dict; }
     bool is_callable() const;
     bool is_object() const { return kind() == Kind::Object; }
-    bool is_tuple() const;
+    bool is_tuple() const { return is_seq(Seq::Tuple); }
+    bool is_seq(Seq s) const;
+    // list or tuple: indexable, sliceable, JSON-serializable.
+    bool is_list_or_tuple() const { return is_seq(Seq::List) || is_seq(Seq::Tuple); }
     // Python's numbers: bool is an int subclass.
     bool is_integral() const { return is_int() || is_bool(); }
     bool is_number() const { return is_integral() || is_float(); }
@@ -100,7 +109,10 @@ using NativeFn = std::function<Value(Interp&, Args&)>;
 
 struct ListData {
     std::vector<Value> items;
-    bool tuple = false;
+    Seq seq = Seq::List;
+    int64_t range_start = 0, range_stop = 0, range_step = 1;  // Seq::Range, for printing
+    // Seq::Generator: the error Python would raise once the generator is iterated.
+    std::string pending_error;
     ~ListData();
 };
 
@@ -128,6 +140,9 @@ struct ObjectData {
     const Value* find(std::string_view name) const;
     void set(std::string_view name, Value value);
 };
+
+// Python's unhashable types (list, dict, dict views): not usable as dict keys.
+bool unhashable(const Value& v);
 
 // Python truthiness.
 bool truthy(const Value& v);
