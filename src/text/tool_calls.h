@@ -22,6 +22,9 @@
 // Arguments are re-serialized compactly with the model's key order (llama.cpp's dump();
 // vLLM's json.dumps adds spaces after ':' and ','): {"city":"Shenzhen"}.
 //
+// Feed text with special tokens rendered (StreamDecoder with skip_special=false): DeepSeek's
+// markers and <|python_tag|> are special tokens.
+//
 // Server use per request (after the reasoning split: feed it the content part only):
 //   ToolCallParser parser(detect_tool_call_format(tokenizer.chat_template()), seed);
 //   on each content delta:  send parser.push(delta) as content
