@@ -22,6 +22,7 @@ Runner add_serve(CLI::App& app) {
     app.add_option("-c,--ctx-size", o->ctx_size,
                    "KV-cache tokens shared by all sequences (default: parallel × the model's context)");
     app.add_option("--model-alias", o->model_alias, "Model id for clients (default: the file or folder name)");
+    app.add_option("--chat-template-file", o->chat_template_file, "Jinja chat template to use instead of the model's");
     app.add_option("--max-body", o->max_body_bytes, "Largest request body in bytes");
     app.add_option("--max-waiting", o->max_waiting, "Queued requests beyond which the server answers 503");
     return [o, key_file]() {

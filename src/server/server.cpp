@@ -3,6 +3,7 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include "core/log.h"
 #include "model/registry.h"
 #include "server/server_state.h"
+#include "text/chat_template.h"
 
 namespace pangolin::server {
 
@@ -87,6 +89,14 @@ void load(ServerState& st) {
         if (cli::follow_if_not_root(*st.model)) return;
         st.tokenizer = load_tokenizer(st.model->source());
         st.chat_template = st.tokenizer->chat_template();
+        if (!st.options.chat_template_file.empty()) {
+            std::ifstream in(st.options.chat_template_file, std::ios::binary);
+            require(in.good(), st.options.chat_template_file, ": cannot be read");
+            std::stringstream text;
+            text << in.rdbuf();
+            st.chat_template = text.str();
+            ChatTemplate check(st.chat_template);  // a syntax error stops the server here, with its line
+        }
         EngineOptions eo;
         const int64_t train = st.model->config().n_ctx_train > 0 ? st.model->config().n_ctx_train : 4096;
         eo.max_running = std::max<int64_t>(1, st.options.parallel);
