@@ -141,10 +141,13 @@ int run_server(const ServerOptions& options) {
     }
 
     httplib::Server http;
+    // httplib serves a connection per thread: idle keep-alive connections hold a thread until
+    // their timeout, so keep that short and the pool comfortably larger than the slots.
     const int threads = options.http_threads > 0 ? options.http_threads
-                                                 : int(std::max<int64_t>(16, options.parallel * 2 + 8));
+                                                 : int(std::max<int64_t>(32, options.parallel * 4 + 16));
     http.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
     http.set_payload_max_length(options.max_body_bytes);
+    http.set_keep_alive_timeout(1);
     http.set_read_timeout(60, 0);
     http.set_write_timeout(60, 0);
 
