@@ -14,7 +14,7 @@ inline void cpu_relax() {
     _mm_pause();
 #endif
 }
-constexpr int k_spin_iterations = 20000;
+constexpr int k_spin_iterations = 2000;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
