@@ -35,6 +35,38 @@ TransformerLayer load_dense_layer(const TensorLoader& loader, int64_t i, const M
     return l;
 }
 
+void configure_mla(ModelConfig& c, const ModelSource& src) {
+    c.rope.layout = RopeLayout::Interleaved;
+    require(c.kv_lora_rank > 0 && c.qk_rope_head_dim > 0 && c.qk_nope_head_dim > 0, src.path(),
+            ": MLA needs kv_lora_rank, qk_rope_head_dim and qk_nope_head_dim");
+    c.rope.n_dims = c.qk_rope_head_dim;
+    require(c.n_ff > 0 || c.n_dense_lead == 0, src.path(), ": missing intermediate_size for the dense layers");
+}
+
+std::unique_ptr<Model> make_dense_model(std::unique_ptr<ModelSource> source, ModelConfig config,
+                                        const LoadOptions& options, const AttentionOptions& attention) {
+    return std::make_unique<TransformerDecoder>(
+        std::move(source), std::move(config), options,
+        [attention](const TensorLoader& l, int64_t i, const ModelConfig& c) { return load_dense_layer(l, i, c, attention); });
+}
+
+TransformerLayer load_moe_layer(const TensorLoader& loader, int64_t i, const ModelConfig& c,
+                                std::variant<AttentionWeights, MlaWeights> attention, const RouterConfig& router,
+                                const MoeNames& names, bool sandwich) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    TransformerLayer l;
+    l.attn_norm = loader.vector(p + "attn_norm.weight", c.n_embd);
+    l.ffn_norm = loader.vector(p + "ffn_norm.weight", c.n_embd);
+    if (sandwich) {
+        l.post_attn_norm = loader.vector(p + "post_attention_norm.weight", c.n_embd);
+        l.post_ffn_norm = loader.vector(p + "post_ffw_norm.weight", c.n_embd);
+    }
+    l.attn = std::move(attention);
+    if (i < c.n_dense_lead) l.ffn = load_ffn(loader, p, c.n_embd, c.n_ff);
+    else l.ffn = load_moe(loader, i, c, router, names);
+    return l;
+}
+
 TransformerDecoder::TransformerDecoder(std::unique_ptr<ModelSource> source, ModelConfig config,
                                        const LoadOptions& options, const LayerLoader& load_layer,
                                        std::map<std::string, std::string> hf_stems)

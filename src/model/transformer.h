@@ -52,8 +52,21 @@ void configure_dense(ModelConfig& config, const ModelSource& source, RopeLayout 
 // its router, which configure() picks by name.
 void configure_moe(ModelConfig& config, const ModelSource& source, const std::string& router);
 
+// The checks of the MLA architectures (DeepSeek, openPangu-Ultra): latent sizes present;
+// RoPE on the rope part's interleaved pairs.
+void configure_mla(ModelConfig& config, const ModelSource& source);
+
 // The pre-norm layer of Llama and its dense descendants (attention options are data).
 TransformerLayer load_dense_layer(const TensorLoader& loader, int64_t layer, const ModelConfig& c,
                                   const AttentionOptions& attention);
+// A model of such layers: what a dense architecture file creates.
+std::unique_ptr<Model> make_dense_model(std::unique_ptr<ModelSource> source, ModelConfig config,
+                                        const LoadOptions& options, const AttentionOptions& attention);
+
+// A mixture-of-experts layer around the given attention: norms (with the post-norms when
+// `sandwich`), a dense FFN for the first n_dense_lead layers, else the routed experts.
+TransformerLayer load_moe_layer(const TensorLoader& loader, int64_t layer, const ModelConfig& c,
+                                std::variant<AttentionWeights, MlaWeights> attention, const RouterConfig& router,
+                                const MoeNames& names = {}, bool sandwich = false);
 
 }  // namespace pangolin

@@ -5,37 +5,12 @@
 
 #include "core/error.h"
 #include "model/registry.h"
-#include "support/fixtures.h"
+#include "support/model_eval.h"
 
 using namespace pangolin;
 using namespace pangolin::test;
 namespace fs = std::filesystem;
 
-namespace {
-
-// A copy of a fixture HF folder with config.json edited by `edit`.
-fs::path edited_hf_copy(const TempDir& dir, const std::string& fixture,
-                        const std::function<void(nlohmann::json&)>& edit) {
-    const fs::path src = fixture_models_dir() / fixture / "hf";
-    const fs::path dst = dir / fixture;
-    fs::create_directories(dst);
-    fs::create_symlink(fs::absolute(src / "model.safetensors"), dst / "model.safetensors");
-    auto cfg = read_json(src / "config.json");
-    edit(cfg);
-    std::ofstream(dst / "config.json") << cfg.dump(2);
-    return dst;
-}
-
-std::string load_error(const fs::path& p) {
-    try {
-        load_model(p.string());
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-}  // namespace
 
 TEST(HfConfig, ReadsFixtureConfigs) {
     PANGOLIN_REQUIRE_SHARED();

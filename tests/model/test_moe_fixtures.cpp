@@ -111,62 +111,11 @@ TEST(Fp8, NoHiddenDequantizedCopy) {
     EXPECT_LE(double(ran.rss_anon) - double(before.rss_anon), 0.10 * file_bytes + 1.0 * (1 << 20));
 }
 
-namespace {
-
-// A copy of an HF fixture folder with config.json edited and, optionally, tensors dropped.
-// `recode` may rewrite a kept tensor (its header entry and bytes).
-using Recode = std::function<void(const std::string& name, nlohmann::json& header, std::string& bytes)>;
-fs::path edited_copy(const TempDir& dir, const std::string& fixture, const std::function<void(nlohmann::json&)>& edit,
-                     const std::function<bool(const std::string&)>& drop = nullptr, const Recode& recode = nullptr) {
-    const fs::path src = fixture_models_dir() / fixture / "hf", dst = dir / fixture;
-    fs::create_directories(dst);
-    auto cfg = read_json(src / "config.json");
-    edit(cfg);
-    std::ofstream(dst / "config.json") << cfg.dump();
-    if (!drop && !recode) {
-        fs::create_symlink(fs::absolute(src / "model.safetensors"), dst / "model.safetensors");
-        return dst;
-    }
-    const std::string bytes = read_file(src / "model.safetensors");
-    uint64_t n;
-    std::memcpy(&n, bytes.data(), 8);
-    auto header = nlohmann::json::parse(bytes.substr(8, n));
-    nlohmann::json out = nlohmann::json::object();
-    std::string data;
-    for (auto& [name, t] : header.items()) {
-        if (name == "__metadata__" || (drop && drop(name))) continue;
-        const uint64_t b = t["data_offsets"][0], e = t["data_offsets"][1];
-        nlohmann::json nt = t;
-        std::string tb = bytes.substr(8 + n + b, e - b);
-        if (recode) recode(name, nt, tb);
-        nt["data_offsets"] = {data.size(), data.size() + tb.size()};
-        data += tb;
-        out[name] = nt;
-    }
-    const std::string h = out.dump();
-    const uint64_t hn = h.size();
-    std::ofstream f(dst / "model.safetensors", std::ios::binary);
-    f.write(reinterpret_cast<const char*>(&hn), 8);
-    f << h << data;
-    return dst;
-}
-
-std::string load_error(const fs::path& p) {
-    try {
-        load_model(p.string());
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-}  // namespace
-
 // True E8M0 scale bytes (safetensors F8_E8M0) give the same model as float32 powers of two.
 TEST(Fp8, E8M0ScaleBytesMatchFloatScales) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    const auto p = edited_copy(dir, "deepseek-v3-fp8", [](nlohmann::json&) {}, nullptr,
+    const auto p = edited_hf_copy(dir, "deepseek-v3-fp8", [](nlohmann::json&) {}, nullptr,
                                [](const std::string& name, nlohmann::json& t, std::string& b) {
                                    if (name.find("_scale_inv") == std::string::npos) return;
                                    ASSERT_EQ(t["dtype"], "F32");
@@ -191,20 +140,20 @@ TEST(Fp8, E8M0ScaleBytesMatchFloatScales) {
 TEST(MoeBadInput, RouterConfigsThatCannotBeHonoured) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    auto p = edited_copy(dir, "qwen3moe", [](nlohmann::json& j) { j["num_experts_per_tok"] = 17; });
+    auto p = edited_hf_copy(dir, "qwen3moe", [](nlohmann::json& j) { j["num_experts_per_tok"] = 17; });
     EXPECT_NE(load_error(p).find("17 experts per token cannot be chosen from 16"), std::string::npos) << load_error(p);
     fs::remove_all(p);
-    p = edited_copy(dir, "deepseek-v3", [](nlohmann::json& j) { j["n_group"] = 3; });
+    p = edited_hf_copy(dir, "deepseek-v3", [](nlohmann::json& j) { j["n_group"] = 3; });
     EXPECT_NE(load_error(p).find("cannot be split into 3 equal groups"), std::string::npos) << load_error(p);
     fs::remove_all(p);
-    p = edited_copy(dir, "deepseek-v3", [](nlohmann::json& j) { j["topk_group"] = 5; });
+    p = edited_hf_copy(dir, "deepseek-v3", [](nlohmann::json& j) { j["topk_group"] = 5; });
     EXPECT_NE(load_error(p).find("keeping 5 groups out of 4"), std::string::npos) << load_error(p);
 }
 
 TEST(Fp8BadInput, TensorWithoutItsScale) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    const auto p = edited_copy(dir, "deepseek-v3-fp8", [](nlohmann::json&) {},
+    const auto p = edited_hf_copy(dir, "deepseek-v3-fp8", [](nlohmann::json&) {},
                                [](const std::string& n) { return n == "model.layers.0.mlp.up_proj.weight_scale_inv"; });
     const auto err = load_error(p);
     EXPECT_NE(err.find("FP8 tensor 'model.layers.0.mlp.up_proj.weight' has no block scale"), std::string::npos) << err;
@@ -213,7 +162,7 @@ TEST(Fp8BadInput, TensorWithoutItsScale) {
 TEST(Fp8BadInput, ScaleWithTheWrongBlockGrid) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    const auto p = edited_copy(dir, "deepseek-v3-fp8",
+    const auto p = edited_hf_copy(dir, "deepseek-v3-fp8",
                                [](nlohmann::json& j) { j["quantization_config"]["weight_block_size"] = {64, 64}; });
     const auto err = load_error(p);
     EXPECT_NE(err.find("with 64×64 blocks needs"), std::string::npos) << err;

@@ -1,5 +1,10 @@
 #include "support/model_eval.h"
 
+#include <cstring>
+#include <fstream>
+
+#include "core/error.h"
+
 #include "model/registry.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
@@ -48,6 +53,54 @@ void check_fixture_case(const nlohmann::json& c, const std::filesystem::path& di
         ::testing::Test::RecordProperty("rel_l2", std::to_string(rel));
     }
     if (compare_greedy) EXPECT_EQ(r.greedy, greedy) << model_path << ": greedy tokens";
+}
+
+// `recode` may rewrite a kept tensor (its header entry and bytes).
+std::filesystem::path edited_hf_copy(const TempDir& dir, const std::string& fixture,
+                                     const std::function<void(nlohmann::json&)>& edit,
+                                     const std::function<bool(const std::string&)>& drop, const Recode& recode) {
+    namespace fs = std::filesystem;
+    const fs::path src = fixture_models_dir() / fixture / "hf", dst = dir / fixture;
+    fs::create_directories(dst);
+    auto cfg = read_json(src / "config.json");
+    edit(cfg);
+    std::ofstream(dst / "config.json") << cfg.dump();
+    if (!drop && !recode) {
+        fs::create_symlink(fs::absolute(src / "model.safetensors"), dst / "model.safetensors");
+        return dst;
+    }
+    const std::string bytes = read_file(src / "model.safetensors");
+    uint64_t n;
+    std::memcpy(&n, bytes.data(), 8);
+    auto header = nlohmann::json::parse(bytes.substr(8, n));
+    nlohmann::json out = nlohmann::json::object();
+    std::string data;
+    for (auto& [name, t] : header.items()) {
+        if (name == "__metadata__" || (drop && drop(name))) continue;
+        const uint64_t b = t["data_offsets"][0], e = t["data_offsets"][1];
+        nlohmann::json nt = t;
+        std::string tb = bytes.substr(8 + n + b, e - b);
+        if (recode) recode(name, nt, tb);
+        nt["data_offsets"] = {data.size(), data.size() + tb.size()};
+        data += tb;
+        out[name] = nt;
+    }
+    const std::string h = out.dump();
+    const uint64_t hn = h.size();
+    std::ofstream f(dst / "model.safetensors", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(&hn), 8);
+    f << h << data;
+    return dst;
+}
+
+
+std::string load_error(const std::filesystem::path& p) {
+    try {
+        load_model(p.string());
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
 }
 
 }  // namespace pangolin::test

@@ -20,11 +20,7 @@ double yarn_get_mscale(double factor, double mscale) {
 }
 
 void configure(ModelConfig& c, const ModelSource& src) {
-    c.rope.layout = RopeLayout::Interleaved;
-    require(c.kv_lora_rank > 0 && c.qk_rope_head_dim > 0 && c.qk_nope_head_dim > 0, src.path(),
-            ": DeepSeek MLA needs kv_lora_rank, qk_rope_head_dim and qk_nope_head_dim");
-    c.rope.n_dims = c.qk_rope_head_dim;
-    require(c.n_ff > 0 || c.n_dense_lead == 0, src.path(), ": missing intermediate_size for the dense layers");
+    configure_mla(c, src);
     std::string router;
     if (src.is_gguf()) {
         const int64_t gating = src.gguf()->get_int("deepseek2.expert_gating_func").value_or(1);
@@ -56,14 +52,7 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
     const RouterConfig router = router_config(c);
     return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
         [router](const TensorLoader& l, int64_t i, const ModelConfig& cfg) {
-            const std::string p = "blk." + std::to_string(i) + ".";
-            TransformerLayer layer;
-            layer.attn_norm = l.vector(p + "attn_norm.weight", cfg.n_embd);
-            layer.ffn_norm = l.vector(p + "ffn_norm.weight", cfg.n_embd);
-            layer.attn = load_mla(l, i, cfg);
-            if (i < cfg.n_dense_lead) layer.ffn = load_ffn(l, p, cfg.n_embd, cfg.n_ff);
-            else layer.ffn = load_moe(l, i, cfg, router);
-            return layer;
+            return load_moe_layer(l, i, cfg, load_mla(l, i, cfg), router);
         });
 }
 

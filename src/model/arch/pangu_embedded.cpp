@@ -16,8 +16,7 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
     AttentionOptions attn;
     attn.qkv_bias = true;
     attn.o_bias = true;
-    return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
-        [attn](const TensorLoader& l, int64_t i, const ModelConfig& cfg) { return load_dense_layer(l, i, cfg, attn); });
+    return make_dense_model(std::move(src), std::move(c), o, attn);
 }
 
 }  // namespace

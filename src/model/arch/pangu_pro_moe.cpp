@@ -26,16 +26,10 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
     names.hf_shared = "mlp.shared_expert.";
     return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
         [router, names](const TensorLoader& l, int64_t i, const ModelConfig& cfg) {
-            const std::string p = "blk." + std::to_string(i) + ".";
             AttentionOptions attn;
             attn.qkv_bias = true;
             attn.o_bias = true;
-            TransformerLayer layer;
-            layer.attn_norm = l.vector(p + "attn_norm.weight", cfg.n_embd);
-            layer.ffn_norm = l.vector(p + "ffn_norm.weight", cfg.n_embd);
-            layer.attn = load_attention(l, i, cfg, attn);
-            layer.ffn = load_moe(l, i, cfg, router, names);
-            return layer;
+            return load_moe_layer(l, i, cfg, load_attention(l, i, cfg, attn), router, names);
         });
 }
 

@@ -15,11 +15,7 @@ namespace pangolin {
 namespace {
 
 void configure(ModelConfig& c, const ModelSource& src) {
-    c.rope.layout = RopeLayout::Interleaved;
-    require(c.kv_lora_rank > 0 && c.qk_rope_head_dim > 0 && c.qk_nope_head_dim > 0, src.path(),
-            ": MLA needs attention_kv_lora_dim, attention_qk_rope_dim and attention_qk_dim");
-    c.rope.n_dims = c.qk_rope_head_dim;
-    require(c.n_ff > 0 || c.n_dense_lead == 0, src.path(), ": missing intermediate_size for the dense layers");
+    configure_mla(c, src);  // the config spells these attention_kv_lora_dim, attention_qk_rope_dim, attention_qk_dim
     configure_moe(c, src, "sigmoid_topk");
 }
 
@@ -27,16 +23,7 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
     const RouterConfig router = router_config(c);
     return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
         [router](const TensorLoader& l, int64_t i, const ModelConfig& cfg) {
-            const std::string p = "blk." + std::to_string(i) + ".";
-            TransformerLayer layer;
-            layer.attn_norm = l.vector(p + "attn_norm.weight", cfg.n_embd);
-            layer.post_attn_norm = l.vector(p + "post_attention_norm.weight", cfg.n_embd);
-            layer.ffn_norm = l.vector(p + "ffn_norm.weight", cfg.n_embd);
-            layer.post_ffn_norm = l.vector(p + "post_ffw_norm.weight", cfg.n_embd);
-            layer.attn = load_mla(l, i, cfg);
-            if (i < cfg.n_dense_lead) layer.ffn = load_ffn(l, p, cfg.n_embd, cfg.n_ff);
-            else layer.ffn = load_moe(l, i, cfg, router);
-            return layer;
+            return load_moe_layer(l, i, cfg, load_mla(l, i, cfg), router, MoeNames{}, /*sandwich=*/true);
         },
         hf_stem_overrides("pangu-ultra-moe"));
 }

@@ -29,15 +29,9 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
     const RouterConfig router = router_config(c);
     return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
         [router](const TensorLoader& l, int64_t i, const ModelConfig& cfg) {
-            const std::string p = "blk." + std::to_string(i) + ".";
             AttentionOptions attn;
             attn.qk_norm = true;
-            TransformerLayer layer;
-            layer.attn_norm = l.vector(p + "attn_norm.weight", cfg.n_embd);
-            layer.ffn_norm = l.vector(p + "ffn_norm.weight", cfg.n_embd);
-            layer.attn = load_attention(l, i, cfg, attn);
-            layer.ffn = load_moe(l, i, cfg, router);
-            return layer;
+            return load_moe_layer(l, i, cfg, load_attention(l, i, cfg, attn), router);
         });
 }
 

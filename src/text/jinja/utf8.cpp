@@ -1,5 +1,7 @@
 #include "text/jinja/utf8.h"
 
+#include "text/utf8.h"
+
 #include <locale.h>
 #include <wctype.h>
 
@@ -94,56 +96,12 @@ char32_t decode(std::string_view s, size_t& i) {
     return cp;
 }
 
-void append(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
+void append(std::string& out, char32_t cp) { utf8_append(out, uint32_t(cp)); }
 
 bool valid(std::string_view s, size_t* bad_offset) {
-    size_t i = 0;
-    while (i < s.size()) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        size_t n;
-        char32_t cp, min;
-        if (b0 < 0x80) {
-            ++i;
-            continue;
-        } else if ((b0 & 0xE0) == 0xC0)
-            n = 1, cp = b0 & 0x1F, min = 0x80;
-        else if ((b0 & 0xF0) == 0xE0)
-            n = 2, cp = b0 & 0x0F, min = 0x800;
-        else if ((b0 & 0xF8) == 0xF0)
-            n = 3, cp = b0 & 0x07, min = 0x10000;
-        else {
-            if (bad_offset) *bad_offset = i;
-            return false;
-        }
-        bool ok = i + n < s.size();
-        for (size_t k = 1; ok && k <= n; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            ok = (b & 0xC0) == 0x80;
-            cp = (cp << 6) | (b & 0x3F);
-        }
-        if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            if (bad_offset) *bad_offset = i;
-            return false;
-        }
-        i += n + 1;
-    }
-    return true;
+    const size_t bad = utf8_first_invalid(s);
+    if (bad != std::string_view::npos && bad_offset) *bad_offset = bad;
+    return bad == std::string_view::npos;
 }
 
 bool is_ascii(std::string_view s) {
