@@ -113,3 +113,21 @@ TEST(RunBadInput, PromptAndContext) {
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("cannot be read"), std::string::npos) << r.err;
 }
+
+// Two turns of `pangolin chat` on stdin: the second turn re-evaluates only what is new.
+TEST(Chat, KeepsTheConversationInTheKvCache) {
+    PANGOLIN_REQUIRE_SHARED();
+    const auto model = (shared_dir() / "fixtures" / "e2e" / "tiny-r1-distill-qwen2-q8_0.gguf").string();
+    const auto r = run_command({pangolin_binary(), "-v", "chat", "-m", model, "-n", "4", "--temp", "0"},
+                               "Hello there\nWhat is 2+2?\n/exit\n");
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::smatch m;
+    const std::regex turn(R"(reusing (\d+) cached tokens, evaluating (\d+))");
+    std::vector<std::pair<int, int>> turns;
+    for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), turn); it != std::sregex_iterator(); ++it)
+        turns.emplace_back(std::stoi((*it)[1]), std::stoi((*it)[2]));
+    ASSERT_EQ(turns.size(), 2u) << r.err;
+    EXPECT_EQ(turns[0].first, 0);
+    EXPECT_GT(turns[1].first, turns[0].second / 2) << "the second turn should reuse the first turn's prompt";
+    EXPECT_LT(turns[1].second, turns[1].first + turns[1].second);
+}
