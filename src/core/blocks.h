@@ -9,6 +9,7 @@ namespace pangolin {
 
 constexpr int k_q8_0_elems = 32;
 constexpr int k_q4_0_elems = 32;
+constexpr int k_q5_0_elems = 32;
 constexpr int k_mxfp4_elems = 32;
 constexpr int k_qk_elems = 256;  // K-quant super-block
 
@@ -26,6 +27,16 @@ struct BlockQ4_0 {
     uint8_t qs[k_q4_0_elems / 2];
 };
 static_assert(sizeof(BlockQ4_0) == 18);
+
+// Q5_0, 22 bytes: like Q4_0's nibble order (value[j] low nibble, value[j + 16] high nibble
+// of qs[j]), plus a fifth bit per value: bit j of the little-endian u32 in qh for value[j]
+// (j = 0..31); value = d * (q5 - 16).
+struct BlockQ5_0 {
+    uint16_t d;  // f16 scale
+    uint8_t qh[4];
+    uint8_t qs[k_q5_0_elems / 2];
+};
+static_assert(sizeof(BlockQ5_0) == 22);
 
 // MXFP4 (OCP microscaling FP4), 17 bytes: like Q4_0's nibble order (value[j] low nibble,
 // value[j + 16] high nibble of qs[j]); a nibble is an E2M1 code looked up in

@@ -29,6 +29,7 @@ constexpr std::array<DTypeTraits, size_t(DType::Count)> k_traits = {{
     {"I64", 1, 8, false},
     {"F64", 1, 8, false},
     {"Q8_K", k_qk_elems, sizeof(BlockQ8_K), true},
+    {"Q5_0", k_q5_0_elems, sizeof(BlockQ5_0), true},
 }};
 
 struct GgmlId {
@@ -37,7 +38,7 @@ struct GgmlId {
 };
 // ggml_type enum values (ggml.h). Types absent here are reported by name as unsupported.
 constexpr GgmlId k_ggml_ids[] = {
-    {0, DType::F32},  {1, DType::F16},  {2, DType::Q4_0},  {8, DType::Q8_0},
+    {0, DType::F32},  {1, DType::F16},  {2, DType::Q4_0},  {6, DType::Q5_0}, {8, DType::Q8_0},
     {12, DType::Q4_K}, {14, DType::Q6_K}, {15, DType::Q8_K}, {24, DType::I8},
     {25, DType::I16}, {26, DType::I32}, {27, DType::I64}, {28, DType::F64},
     {30, DType::BF16}, {39, DType::MXFP4},

@@ -29,6 +29,7 @@ enum class DType : uint8_t {
     I64,
     F64,
     Q8_K,  // 256 values: f32 scale + 256 int8 + 16 int16 sums (activations for K-quant dots)
+    Q5_0,  // 32 values: f16 scale + 32 fifth bits + 16 bytes of 4-bit quants
     Count
 };
 

@@ -45,6 +45,20 @@ void dequant_q4_0(const BlockQ4_0* b, float* y, int64_t nb) {
     }
 }
 
+void dequant_q5_0(const BlockQ5_0* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i) {
+        const float d = f16_to_f32(b[i].d);
+        uint32_t qh;
+        std::memcpy(&qh, b[i].qh, 4);
+        for (int j = 0; j < 16; ++j) {
+            const int lo = int((b[i].qs[j] & 0xF) | (((qh >> j) & 1) << 4));
+            const int hi = int((b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+            y[i * 32 + j] = float(lo - 16) * d;
+            y[i * 32 + j + 16] = float(hi - 16) * d;
+        }
+    }
+}
+
 void dequant_mxfp4(const BlockMXFP4* b, float* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i) {
         const float d = e8m0_to_f32_half(b[i].e);
@@ -136,6 +150,7 @@ void dequantize_row_ref(DType type, const void* src, float* dst, int64_t n) {
         }
         case DType::Q8_0: return dequant_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
         case DType::Q4_0: return dequant_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
+        case DType::Q5_0: return dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
         case DType::MXFP4: return dequant_mxfp4(static_cast<const BlockMXFP4*>(src), dst, nb);
         case DType::Q4_K: return dequant_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
         case DType::Q6_K: return dequant_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
@@ -175,6 +190,32 @@ void quantize_row_q4_0_ref(const float* x, BlockQ4_0* y, int64_t n) {
             const uint8_t q1 = uint8_t(std::min(15, int(int8_t(x[j + 16] * id + 8.5f))));
             y[i].qs[j] = uint8_t(q0 | (q1 << 4));
         }
+        x += 32;
+    }
+}
+
+void quantize_row_q5_0_ref(const float* x, BlockQ5_0* y, int64_t n) {
+    const int64_t nb = n / k_q5_0_elems;
+    for (int64_t i = 0; i < nb; ++i) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < 32; ++j) {
+            if (amax < std::fabs(x[j])) {
+                amax = std::fabs(x[j]);
+                max = x[j];
+            }
+        }
+        const float d = max / -16.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        uint32_t qh = 0;
+        for (int j = 0; j < 16; ++j) {
+            const uint8_t q0 = uint8_t(std::min(31, int(int8_t(x[j] * id + 16.5f))));
+            const uint8_t q1 = uint8_t(std::min(31, int(int8_t(x[j + 16] * id + 16.5f))));
+            y[i].qs[j] = uint8_t((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+            qh |= uint32_t((q0 & 0x10u) >> 4) << j;
+            qh |= uint32_t((q1 & 0x10u) >> 4) << (j + 16);
+        }
+        std::memcpy(y[i].qh, &qh, 4);
         x += 32;
     }
 }
