@@ -14,6 +14,8 @@ using Runner = std::function<int()>;
 Runner add_logits(CLI::App& app);
 Runner add_run(CLI::App& app);
 Runner add_inspect(CLI::App& app);
+Runner add_synth(CLI::App& app);
+Runner add_bench(CLI::App& app);
 
 // Parses "5,17,42" (commas and/or spaces) into token ids; throws Error on bad input.
 std::vector<int32_t> parse_token_list(const std::string& text);

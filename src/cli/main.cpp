@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     add("run", "Generate tokens from a prompt", &cli::add_run);
     add("logits", "Write the logits of every prompt position to a float32 file", &cli::add_logits);
     add("inspect", "Describe a model: architecture, hyperparameters, tensors", &cli::add_inspect);
+    add("synth", "Write a random-weight GGUF with the shapes of a real model", &cli::add_synth);
+    add("bench", "Measure prompt processing and generation speed (llama-bench's tests)", &cli::add_bench);
 
     try {
         app.parse(argc, argv);

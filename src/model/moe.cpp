@@ -37,6 +37,8 @@ MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig
     if (gguf) {
         w.gate_inp = loader.matrix(p + "ffn_gate_inp.weight", ne, d);
         if (loader.has(p + "exp_probs_b.bias")) w.selection_bias = loader.vector(p + "exp_probs_b.bias", ne);
+        // Pangu Pro MoE's per-expert output scale (as `pangolin synth` writes it)
+        if (loader.has(p + "ffn_router_scale.weight")) w.expert_scale = loader.vector(p + "ffn_router_scale.weight", ne);
     } else {
         const TensorView* g = loader.find_stored(hp + names.hf_router, {ne, d});
         require(g != nullptr, loader.source().path(), ": tensor '", hp + names.hf_router, "' is missing");

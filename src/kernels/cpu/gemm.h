@@ -20,15 +20,12 @@
 namespace pangolin {
 
 // Layout of one quantized activation row of k values (k a multiple of `block`):
-//   bytes [0, k)               qs: q = nearbyint(x · 127 / amax_block), int8; stored as
-//                              q ^ 0x80 (q + 128 as uint8) when `offset` is set (VNNI's
-//                              unsigned × signed products)
+//   bytes [0, k)               qs: q = nearbyint(x · 127 / amax_block), int8
 //   at d_offset(k)             d: float32 per block, amax_block / 127
 //   at sum_offset(k)           sums: int16 per 16 values, Σ q over those 16 (signed q)
 // Rows are padded to 64 bytes.
 struct ActFormat {
     int32_t block = 0;  // 32 or 256; 0: the kernel reads float32 activations
-    bool offset = false;
 
     static int64_t align64(int64_t n) { return (n + 63) / 64 * 64; }
     int64_t d_offset(int64_t k) const { return align64(k); }

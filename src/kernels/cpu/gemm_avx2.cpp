@@ -7,7 +7,6 @@
 
 #include "kernels/cpu/gemm.h"
 
-#define PG_VNNI 0
 #define PG_F512 0
 #define PG_RM_32 2
 #define PG_RN_32 4
@@ -20,6 +19,6 @@ namespace pangolin::avx2 {
 
 #include "kernels/cpu/gemm_x86.inc"
 
-GemmKernel gemm_kernel(DType type) { return make_kernel(type); }
+GemmKernel gemm_kernel(DType type) { return make_kernel_256(type); }
 
 }  // namespace pangolin::avx2

@@ -23,12 +23,12 @@ void quantize_act(const float* x, int64_t k, uint8_t* out, const ActFormat& f) {
         d[b] = amax / 127.0f;
         for (int j = 0; j < f.block; ++j) {
             const int q = int(std::nearbyint(xb[j] * id));
-            out[b * f.block + j] = uint8_t(int8_t(q) ^ (f.offset ? 0x80 : 0));
+            out[b * f.block + j] = uint8_t(int8_t(q));
         }
     }
     for (int64_t s = 0; s < k / 16; ++s) {
         int sum = 0;
-        for (int j = 0; j < 16; ++j) sum += int8_t(out[s * 16 + j] ^ (f.offset ? 0x80 : 0));
+        for (int j = 0; j < 16; ++j) sum += int8_t(out[s * 16 + j]);
         sums[s] = int16_t(sum);
     }
 }
@@ -78,7 +78,7 @@ void decode32(DType type, const uint8_t* row, int64_t b, int8_t* q, float* d) {
 }
 
 struct ActRow {
-    const int8_t* q;  // signed values (offset removed by the caller)
+    const int8_t* q;
     const float* d;
     const int16_t* sums;
 };
@@ -158,11 +158,9 @@ template <DType T>
 void gemm_int(const uint8_t* w, int64_t w_stride, int64_t k, int64_t r0, int64_t r1,
               const uint8_t* act, int64_t act_stride, int64_t n, float* y, int64_t ldy) {
     const GemmKernel kern = gemm_kernel(T);
-    std::vector<int8_t> q(static_cast<size_t>(k));
     for (int64_t t = 0; t < n; ++t) {
         const uint8_t* a = act + t * act_stride;
-        for (int64_t i = 0; i < k; ++i) q[size_t(i)] = int8_t(a[i] ^ (kern.act.offset ? 0x80 : 0));
-        const ActRow x{q.data(), reinterpret_cast<const float*>(a + kern.act.d_offset(k)),
+        const ActRow x{reinterpret_cast<const int8_t*>(a), reinterpret_cast<const float*>(a + kern.act.d_offset(k)),
                        reinterpret_cast<const int16_t*>(a + kern.act.sum_offset(k))};
         for (int64_t r = r0; r < r1; ++r) {
             const uint8_t* row = w + r * w_stride;
@@ -188,7 +186,7 @@ void gemm_float(const uint8_t* w, int64_t w_stride, int64_t k, int64_t r0, int64
 
 template <int Block>
 void quantize_signed(const float* x, int64_t k, uint8_t* out) {
-    quantize_act(x, k, out, ActFormat{Block, false});
+    quantize_act(x, k, out, ActFormat{Block});
 }
 
 }  // namespace
@@ -208,7 +206,7 @@ GemmKernel gemm_kernel(DType type) {
         default: return g;
     }
     const bool k_quant = type == DType::Q4_K || type == DType::Q6_K;
-    g.act = ActFormat{k_quant ? k_qk_elems : 32, false};
+    g.act = ActFormat{k_quant ? k_qk_elems : 32};
     g.quantize = k_quant ? &quantize_signed<k_qk_elems> : &quantize_signed<32>;
     return g;
 }

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "kernels/cpu/matmul.h"
 
 namespace pangolin {
 
@@ -151,10 +152,10 @@ void attention(const AttentionShape& s, const float* q, int64_t q_stride, float*
                const int32_t* const* block_tables, const int32_t* n_visible, ThreadPool& pool) {
     const int64_t group = s.n_head / s.n_head_kv;
     const int64_t bs = kv.block_size;
+    const DotF32Fn dot = dot_f32_fn(simd_level());
+    const AxpyF32Fn axpy = axpy_f32_fn(simd_level());
     pool.parallel_for(n_tokens * s.n_head, [&](int64_t begin, int64_t end, int) {
         thread_local std::vector<float> scores;
-        thread_local std::vector<double> acc;
-        acc.resize(size_t(s.dv));
         for (int64_t job = begin; job < end; ++job) {
             const int64_t t = job / s.n_head, h = job % s.n_head, g = h / group;
             const int64_t n = n_visible[t];
@@ -163,21 +164,15 @@ void attention(const AttentionShape& s, const float* q, int64_t q_stride, float*
             if (int64_t(scores.size()) < n) scores.resize(size_t(n));
             for (int64_t j = 0; j < n; ++j) {
                 const int64_t slot = int64_t(table[j / bs]) * bs + j % bs;
-                const float* kr = kv.k + slot * kv.k_stride + g * s.dk;
-                float d = 0;
-                for (int64_t i = 0; i < s.dk; ++i) d += qh[i] * kr[i];
-                scores[size_t(j)] = d * s.scale;
+                scores[size_t(j)] = dot(qh, kv.k + slot * kv.k_stride + g * s.dk, s.dk) * s.scale;
             }
             softmax_inplace(scores.data(), n);
-            std::fill(acc.begin(), acc.end(), 0.0);
+            float* o = out + t * out_stride + h * s.dv;
+            std::fill(o, o + s.dv, 0.0f);
             for (int64_t j = 0; j < n; ++j) {
                 const int64_t slot = int64_t(table[j / bs]) * bs + j % bs;
-                const float* vr = kv.v + slot * kv.v_stride + g * s.dv;
-                const double w = scores[size_t(j)];
-                for (int64_t i = 0; i < s.dv; ++i) acc[size_t(i)] += w * double(vr[i]);
+                axpy(scores[size_t(j)], kv.v + slot * kv.v_stride + g * s.dv, o, s.dv);
             }
-            float* o = out + t * out_stride + h * s.dv;
-            for (int64_t i = 0; i < s.dv; ++i) o[i] = float(acc[size_t(i)]);
         }
     });
 }
