@@ -112,20 +112,20 @@ template <class D>
 struct Tile32Z {
     // One step over blocks b and b + 1 (Tail: block b only, the upper half zero).
     template <int RM, int RN, bool Tail>
-    static void step(const uint8_t* w, int64_t w_stride, const uint8_t* act, int64_t act_stride,
-                     const float* const* ad, int64_t b, __m512 (&acc)[RM][RN]) {
+    static void step(const uint8_t* const* wr, const uint8_t* const* xr, const float* const* ad, int64_t b,
+                     __m512 (&acc)[RM][RN]) {
         __m512i u[RM];
         __m512 dw[RM];
         PG_UNROLL
         for (int i = 0; i < RM; ++i) {
-            const uint8_t* blk = w + i * w_stride + b * D::bytes;
+            const uint8_t* blk = wr[i] + b * D::bytes;
             u[i] = Tail ? D::u1(blk) : D::u2(blk, blk + D::bytes);
             dw[i] = bcast2(D::d(blk), Tail ? 0.0f : D::d(blk + D::bytes));
         }
         const __m512i ov = _mm512_set1_epi8(char(D::o));
         PG_UNROLL
         for (int j = 0; j < RN; ++j) {
-            const uint8_t* xp = act + j * act_stride + b * 32;
+            const uint8_t* xp = xr[j] + b * 32;
             const __m512i xq = Tail ? _mm512_maskz_loadu_epi8(__mmask64(0xffffffffull), xp)
                                     : _mm512_loadu_si512(reinterpret_cast<const void*>(xp));
             const __m512i xc = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), ov, xq));
@@ -138,24 +138,25 @@ struct Tile32Z {
         }
     }
     template <int RM, int RN>
-    static void tile(const uint8_t* w, int64_t w_stride, int64_t k, const uint8_t* act, int64_t act_stride,
-                     float* y, int64_t ldy) {
+    static void tile(const uint8_t* const* wr, const uint8_t* const* xr, int64_t k, float* y, int64_t ldy,
+                     int64_t rm, int64_t rn) {
         const int64_t nb = k / 32;
         const float* ad[RN];
         PG_UNROLL
-        for (int j = 0; j < RN; ++j) ad[j] = reinterpret_cast<const float*>(act + j * act_stride + act_d_offset(k));
+        for (int j = 0; j < RN; ++j) ad[j] = reinterpret_cast<const float*>(xr[j] + act_d_offset(k));
         __m512 acc[RM][RN];
         PG_UNROLL
         for (int i = 0; i < RM; ++i)
             PG_UNROLL
             for (int j = 0; j < RN; ++j) acc[i][j] = _mm512_setzero_ps();
         int64_t b = 0;
-        for (; b + 2 <= nb; b += 2) step<RM, RN, false>(w, w_stride, act, act_stride, ad, b, acc);
-        if (b < nb) step<RM, RN, true>(w, w_stride, act, act_stride, ad, b, acc);
+        for (; b + 2 <= nb; b += 2) step<RM, RN, false>(wr, xr, ad, b, acc);
+        if (b < nb) step<RM, RN, true>(wr, xr, ad, b, acc);
         PG_UNROLL
         for (int i = 0; i < RM; ++i)
             PG_UNROLL
-            for (int j = 0; j < RN; ++j) y[j * ldy + i] = hsum16(acc[i][j]);
+            for (int j = 0; j < RN; ++j)
+                if (i < rm && j < rn) y[j * ldy + i] = hsum16(acc[i][j]);
     }
 };
 
@@ -163,15 +164,15 @@ struct Tile32Z {
 // are the 64 activation values at 64g: one vector per group.
 struct TileQ4KZ {
     template <int RM, int RN>
-    static void tile(const uint8_t* w, int64_t w_stride, int64_t k, const uint8_t* act, int64_t act_stride,
-                     float* y, int64_t ldy) {
+    static void tile(const uint8_t* const* wr, const uint8_t* const* xr, int64_t k, float* y, int64_t ldy,
+                     int64_t rm, int64_t rn) {
         const int64_t nb = k / 256;
         const float* ad[RN];
         const int16_t* as[RN];
         PG_UNROLL
         for (int j = 0; j < RN; ++j) {
-            ad[j] = reinterpret_cast<const float*>(act + j * act_stride + act_d_offset(k));
-            as[j] = reinterpret_cast<const int16_t*>(act + j * act_stride + act_sum_offset(k, 256));
+            ad[j] = reinterpret_cast<const float*>(xr[j] + act_d_offset(k));
+            as[j] = reinterpret_cast<const int16_t*>(xr[j] + act_sum_offset(k, 256));
         }
         __m512 acc[RM][RN];
         PG_UNROLL
@@ -186,7 +187,7 @@ struct TileQ4KZ {
             __m512i isc[RM][RN];
             PG_UNROLL
             for (int i = 0; i < RM; ++i) {
-                const uint8_t* blk = w + i * w_stride + b * 144;
+                const uint8_t* blk = wr[i] + b * 144;
                 dw[i] = _mm512_set1_ps(h2f(blk));
                 dmw[i] = _mm512_set1_ps(h2f(blk + 2));
                 __m128i sc16;
@@ -202,13 +203,13 @@ struct TileQ4KZ {
                                                        _mm256_set1_epi16(short(2 * g + 1)), 1);
                 PG_UNROLL
                 for (int i = 0; i < RM; ++i) {
-                    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i * w_stride + b * 144 + 16 + 32 * g));
+                    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[i] + b * 144 + 16 + 32 * g));
                     u[i] = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
                     scv[i] = _mm512_permutexvar_epi16(idx, sc[i]);
                 }
                 PG_UNROLL
                 for (int j = 0; j < RN; ++j) {
-                    const __m512i xq = _mm512_loadu_si512(reinterpret_cast<const void*>(act + j * act_stride + b * 256 + 64 * g));
+                    const __m512i xq = _mm512_loadu_si512(reinterpret_cast<const void*>(xr[j] + b * 256 + 64 * g));
                     PG_UNROLL
                     for (int i = 0; i < RM; ++i)
                         isc[i][j] = _mm512_add_epi32(isc[i][j], _mm512_madd_epi16(_mm512_maddubs_epi16(u[i], xq), scv[i]));
@@ -229,7 +230,8 @@ struct TileQ4KZ {
         PG_UNROLL
         for (int i = 0; i < RM; ++i)
             PG_UNROLL
-            for (int j = 0; j < RN; ++j) y[j * ldy + i] = hsum16(acc[i][j]);
+            for (int j = 0; j < RN; ++j)
+                if (i < rm && j < rn) y[j * ldy + i] = hsum16(acc[i][j]);
     }
 };
 
@@ -237,15 +239,15 @@ struct TileQ4KZ {
 // values 128h + 64..127 (sub-blocks 8h + 4..7).
 struct TileQ6KZ {
     template <int RM, int RN>
-    static void tile(const uint8_t* w, int64_t w_stride, int64_t k, const uint8_t* act, int64_t act_stride,
-                     float* y, int64_t ldy) {
+    static void tile(const uint8_t* const* wr, const uint8_t* const* xr, int64_t k, float* y, int64_t ldy,
+                     int64_t rm, int64_t rn) {
         const int64_t nb = k / 256;
         const float* ad[RN];
         const int16_t* as[RN];
         PG_UNROLL
         for (int j = 0; j < RN; ++j) {
-            ad[j] = reinterpret_cast<const float*>(act + j * act_stride + act_d_offset(k));
-            as[j] = reinterpret_cast<const int16_t*>(act + j * act_stride + act_sum_offset(k, 256));
+            ad[j] = reinterpret_cast<const float*>(xr[j] + act_d_offset(k));
+            as[j] = reinterpret_cast<const int16_t*>(xr[j] + act_sum_offset(k, 256));
         }
         __m512 acc[RM][RN];
         PG_UNROLL
@@ -259,7 +261,7 @@ struct TileQ6KZ {
             __m512i isum[RM][RN];
             PG_UNROLL
             for (int i = 0; i < RM; ++i) {
-                const uint8_t* blk = w + i * w_stride + b * 210;
+                const uint8_t* blk = wr[i] + b * 210;
                 dw[i] = _mm512_set1_ps(h2f(blk + 208));
                 sc16[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192)));
                 PG_UNROLL
@@ -279,7 +281,7 @@ struct TileQ6KZ {
                     }
                     PG_UNROLL
                     for (int i = 0; i < RM; ++i) {
-                        const uint8_t* blk = w + i * w_stride + b * 210;
+                        const uint8_t* blk = wr[i] + b * 210;
                         const __m512i l = _mm512_loadu_si512(reinterpret_cast<const void*>(blk + 64 * h));
                         const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h));
                         const __m512i hb2 = _mm512_inserti64x4(
@@ -291,7 +293,7 @@ struct TileQ6KZ {
                     PG_UNROLL
                     for (int j = 0; j < RN; ++j) {
                         const __m512i xq = _mm512_loadu_si512(
-                            reinterpret_cast<const void*>(act + j * act_stride + b * 256 + 128 * h + 64 * half));
+                            reinterpret_cast<const void*>(xr[j] + b * 256 + 128 * h + 64 * half));
                         PG_UNROLL
                         for (int i = 0; i < RM; ++i)
                             isum[i][j] = _mm512_add_epi32(isum[i][j], _mm512_madd_epi16(_mm512_maddubs_epi16(q[i], xq), scv[i]));
@@ -313,7 +315,8 @@ struct TileQ6KZ {
         PG_UNROLL
         for (int i = 0; i < RM; ++i)
             PG_UNROLL
-            for (int j = 0; j < RN; ++j) y[j * ldy + i] = hsum16(acc[i][j]);
+            for (int j = 0; j < RN; ++j)
+                if (i < rm && j < rn) y[j * ldy + i] = hsum16(acc[i][j]);
     }
 };
 
