@@ -13,4 +13,15 @@ GemmKernel gemm_kernel(DType type, SimdLevel level) {
     return ref::gemm_kernel(type);
 }
 
+double peak_burst(SimdLevel level, bool int8, int64_t iters) {
+#if defined(PANGOLIN_HAVE_AVX512)
+    if (level == SimdLevel::Avx512) return avx512::peak_burst(int8, iters);
+#endif
+#if defined(PANGOLIN_HAVE_AVX2)
+    if (level >= SimdLevel::Avx2) return avx2::peak_burst(int8, iters);
+#endif
+    (void)level, (void)int8, (void)iters;
+    return 0;
+}
+
 }  // namespace pangolin

@@ -52,6 +52,11 @@ struct GemmKernel {
 // The kernel for weights of `type` at `level` (gemm null when there is none).
 GemmKernel gemm_kernel(DType type, SimdLevel level);
 
+// Compute ceilings for benchmarks: `iters` steps of independent FMA (float) or vpdpbusd /
+// maddubs (int8) chains at the level's vector width; returns operations done (a
+// multiply-add counts 2). Time it to get the per-thread peak.
+double peak_burst(SimdLevel level, bool int8, int64_t iters);
+
 // Scalar references: the same math in plain C++ (activation quantization bit-identical to
 // every SIMD level; products accumulated in double).
 namespace ref {
@@ -62,11 +67,13 @@ GemmKernel gemm_kernel(DType type);
 #if defined(PANGOLIN_HAVE_AVX2)
 namespace avx2 {
 GemmKernel gemm_kernel(DType type);
+double peak_burst(bool int8, int64_t iters);
 }
 #endif
 #if defined(PANGOLIN_HAVE_AVX512)
 namespace avx512 {
 GemmKernel gemm_kernel(DType type);
+double peak_burst(bool int8, int64_t iters);
 }
 #endif
 

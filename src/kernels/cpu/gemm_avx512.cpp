@@ -15,6 +15,7 @@
 #include "kernels/cpu/gemm.h"
 
 #define PG_F512 1
+#define PG_PF 512
 #define PG_RM_32 4
 #define PG_RN_32 4
 #define PG_RM_K 2
@@ -119,6 +120,9 @@ struct Tile32Z {
         PG_UNROLL
         for (int i = 0; i < RM; ++i) {
             const uint8_t* blk = wr[i] + b * D::bytes;
+#ifdef PG_PF
+            if (!Tail) _mm_prefetch(reinterpret_cast<const char*>(blk + PG_PF), _MM_HINT_T0);
+#endif
             u[i] = Tail ? D::u1(blk) : D::u2(blk, blk + D::bytes);
             dw[i] = bcast2(D::d(blk), Tail ? 0.0f : D::d(blk + D::bytes));
         }
@@ -322,16 +326,25 @@ struct TileQ6KZ {
 
 }  // namespace
 
+double peak_burst(bool int8, int64_t iters) {
+    if (int8) {
+        const __m512i u = _mm512_set1_epi8(1), x = _mm512_set1_epi8(2);
+        return burst(iters, _mm512_set1_epi32(1), [&](__m512i a) { return _mm512_dpbusd_epi32(a, u, x); }, 128.0);
+    }
+    const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
+    return burst(iters, _mm512_set1_ps(1.0f), [&](__m512 a) { return _mm512_fmadd_ps(a, m, c); }, 32.0);
+}
+
 GemmKernel gemm_kernel(DType type) {
     GemmKernel g = make_kernel_256(type);
-    constexpr int RMV = 4;  // rows per step for a single token
+    constexpr int RMV = 1;  // rows per step for a single token: one sequential stream
     switch (type) {
         case DType::Q8_0: g.gemm = &gemm_driver<Tile32Z<ZQ8_0>, 4, 4, RMV>; break;
         case DType::Q4_0: g.gemm = &gemm_driver<Tile32Z<ZQ4_0>, 4, 4, RMV>; break;
         case DType::Q5_0: g.gemm = &gemm_driver<Tile32Z<ZQ5_0>, 4, 4, RMV>; break;
         case DType::MXFP4: g.gemm = &gemm_driver<Tile32Z<ZMxfp4>, 4, 4, RMV>; break;
-        case DType::Q4_K: g.gemm = &gemm_driver<TileQ4KZ, 2, 4, 2>; break;
-        case DType::Q6_K: g.gemm = &gemm_driver<TileQ6KZ, 2, 4, 2>; break;
+        case DType::Q4_K: g.gemm = &gemm_driver<TileQ4KZ, 2, 4, 1>; break;
+        case DType::Q6_K: g.gemm = &gemm_driver<TileQ6KZ, 2, 4, 1>; break;
         default: break;
     }
     return g;
