@@ -120,8 +120,8 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
         require(w.gate[size_t(e)].valid(), "expert ", e, " is routed to but not loaded on this process");
         const int64_t m = int64_t(slots.size());
         for (int64_t i = 0; i < m; ++i) std::memcpy(xin + i * d, h + (slots[size_t(i)] / k) * d, size_t(d) * 4);
-        matmul(w.gate[size_t(e)], xin, d, m, gate, ff, pool);
-        matmul(w.up[size_t(e)], xin, d, m, up, ff, pool);
+        const MatmulOut gate_up[] = {{&w.gate[size_t(e)], gate, ff}, {&w.up[size_t(e)], up, ff}};
+        matmul_fused(gate_up, 2, xin, d, m, pool);
         silu_mul(gate, ff, up, ff, ff, m, gate, ff);
         matmul(w.down[size_t(e)], gate, ff, m, y, d, pool);
         for (int64_t i = 0; i < m; ++i) std::memcpy(expert_out + slots[size_t(i)] * d, y + i * d, size_t(d) * 4);

@@ -10,12 +10,12 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernels/cpu/gemm.h"
 
 #define PG_F512 1
-#define PG_PF 512
 #define PG_RM_32 4
 #define PG_RN_32 4
 #define PG_RM_K 2
@@ -60,6 +60,7 @@ inline __m512i nibbles2(const uint8_t* p0, const uint8_t* p1) {
 }
 
 struct ZQ8_0 {
+    static constexpr bool f16_scale = true;
     static constexpr int64_t bytes = 34;
     static constexpr int o = 128;
     static __m512i u2(const uint8_t* b0, const uint8_t* b1) {
@@ -70,6 +71,7 @@ struct ZQ8_0 {
 };
 
 struct ZQ4_0 {
+    static constexpr bool f16_scale = true;
     static constexpr int64_t bytes = 18;
     static constexpr int o = 8;
     static __m512i u2(const uint8_t* b0, const uint8_t* b1) { return nibbles2(b0 + 2, b1 + 2); }
@@ -78,6 +80,7 @@ struct ZQ4_0 {
 };
 
 struct ZQ5_0 {
+    static constexpr bool f16_scale = true;
     static constexpr int64_t bytes = 22;
     static constexpr int o = 16;
     static uint64_t high_bits(const uint8_t* b) {
@@ -97,6 +100,7 @@ struct ZQ5_0 {
 };
 
 struct ZMxfp4 {
+    static constexpr bool f16_scale = false;
     static constexpr int64_t bytes = 17;
     static constexpr int o = 12;
     static __m512i table() {  // E2M1 values (doubled) + 12
@@ -109,8 +113,39 @@ struct ZMxfp4 {
     static float d(const uint8_t* b) { return DecMxfp4::d(b); }
 };
 
+// [d0 ×8, d1 ×8] from two f16 scales (exact: f16 → f32 conversion).
+inline __m512 dw2_f16(const uint8_t* p0, const uint8_t* p1) {
+    uint16_t h0, h1;
+    std::memcpy(&h0, p0, 2);
+    std::memcpy(&h1, p1, 2);
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(short(h0))),
+                                                   _mm_set1_epi16(short(h1)), 1));
+}
+
 template <class D>
 struct Tile32Z {
+    static __m512 dw2(const uint8_t* blk, bool tail) {
+        if constexpr (D::f16_scale) {
+            const __m512 v = dw2_f16(blk, tail ? blk : blk + D::bytes);
+            return tail ? _mm512_maskz_mov_ps(__mmask16(0x00ff), v) : v;
+        } else {
+            return bcast2(D::d(blk), tail ? 0.0f : D::d(blk + D::bytes));
+        }
+    }
+    static __m512i load_x(const uint8_t* xp, bool tail) {
+        return tail ? _mm512_maskz_loadu_epi8(__mmask64(0xffffffffull), xp) : _mm512_loadu_si512(reinterpret_cast<const void*>(xp));
+    }
+    // −o·Σx over each lane's four activations: cancels the +o of the weights
+    static __m512i x_corr(__m512i xq) {
+        return _mm512_sub_epi32(_mm512_setzero_si512(),
+                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(char(D::o)), xq));
+    }
+    static __m512 dx2(const float* ad, int64_t b, bool tail) { return bcast2(ad[b], tail ? 0.0f : ad[b + 1]); }
+    // The one update every output gets per pair of blocks, in GEMM tiles and GEMV alike.
+    static __m512 update(__m512 acc, __m512i u, __m512 dw, __m512i xq, __m512i xc, __m512 dx) {
+        return _mm512_fmadd_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(xc, u, xq)), acc);
+    }
+
     // One step over blocks b and b + 1 (Tail: block b only, the upper half zero).
     template <int RM, int RN, bool Tail>
     static void step(const uint8_t* const* wr, const uint8_t* const* xr, const float* const* ad, int64_t b,
@@ -120,25 +155,16 @@ struct Tile32Z {
         PG_UNROLL
         for (int i = 0; i < RM; ++i) {
             const uint8_t* blk = wr[i] + b * D::bytes;
-#ifdef PG_PF
-            if (!Tail) _mm_prefetch(reinterpret_cast<const char*>(blk + PG_PF), _MM_HINT_T0);
-#endif
             u[i] = Tail ? D::u1(blk) : D::u2(blk, blk + D::bytes);
-            dw[i] = bcast2(D::d(blk), Tail ? 0.0f : D::d(blk + D::bytes));
+            dw[i] = dw2(blk, Tail);
         }
-        const __m512i ov = _mm512_set1_epi8(char(D::o));
         PG_UNROLL
         for (int j = 0; j < RN; ++j) {
-            const uint8_t* xp = xr[j] + b * 32;
-            const __m512i xq = Tail ? _mm512_maskz_loadu_epi8(__mmask64(0xffffffffull), xp)
-                                    : _mm512_loadu_si512(reinterpret_cast<const void*>(xp));
-            const __m512i xc = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), ov, xq));
-            const __m512 dx = bcast2(ad[j][b], Tail ? 0.0f : ad[j][b + 1]);
+            const __m512i xq = load_x(xr[j] + b * 32, Tail);
+            const __m512i xc = x_corr(xq);
+            const __m512 dx = dx2(ad[j], b, Tail);
             PG_UNROLL
-            for (int i = 0; i < RM; ++i) {
-                const __m512i lanes = _mm512_dpbusd_epi32(xc, u[i], xq);
-                acc[i][j] = _mm512_fmadd_ps(_mm512_mul_ps(dw[i], dx), _mm512_cvtepi32_ps(lanes), acc[i][j]);
-            }
+            for (int i = 0; i < RM; ++i) acc[i][j] = update(acc[i][j], u[i], dw[i], xq, xc, dx);
         }
     }
     template <int RM, int RN>
@@ -161,6 +187,51 @@ struct Tile32Z {
             PG_UNROLL
             for (int j = 0; j < RN; ++j)
                 if (i < rm && j < rn) y[j * ldy + i] = hsum16(acc[i][j]);
+    }
+
+    // A single token: the activation side of every step (x, its correction, its scales)
+    // is computed once, then each row streams through with the same update as in tile().
+    static void gemv(const uint8_t* w, int64_t w_stride, int64_t k, int64_t r0, int64_t r1, const uint8_t* act,
+                     float* y) {
+        const int64_t nb = k / 32, steps = (nb + 1) / 2;
+        const float* ad = reinterpret_cast<const float*>(act + act_d_offset(k));
+        struct Step {
+            __m512i xq, xc;
+            __m512 dx;
+        };
+        struct Buffer {
+            Step* data = nullptr;
+            int64_t cap = 0;
+            ~Buffer() { std::free(data); }
+        };
+        thread_local Buffer tb;
+        if (steps > tb.cap) {
+            std::free(tb.data);
+            tb.cap = steps;
+            tb.data = static_cast<Step*>(std::aligned_alloc(64, size_t(steps) * sizeof(Step)));
+        }
+        Step* buf = tb.data;
+        for (int64_t s = 0; s < steps; ++s) {
+            const bool tail = 2 * s + 1 == nb;
+            buf[s].xq = load_x(act + 64 * s, tail);
+            buf[s].xc = x_corr(buf[s].xq);
+            buf[s].dx = dx2(ad, 2 * s, tail);
+        }
+        const int64_t full = nb / 2;
+        for (int64_t r = r0; r < r1; ++r) {
+            const uint8_t* row = w + r * w_stride;
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t s = 0; s < full; ++s) {
+                const uint8_t* blk = row + 2 * s * D::bytes;
+                _mm_prefetch(reinterpret_cast<const char*>(blk + 768), _MM_HINT_T0);
+                acc = update(acc, D::u2(blk, blk + D::bytes), dw2(blk, false), buf[s].xq, buf[s].xc, buf[s].dx);
+            }
+            if (full < steps) {
+                const uint8_t* blk = row + 2 * full * D::bytes;
+                acc = update(acc, D::u1(blk), dw2(blk, true), buf[full].xq, buf[full].xc, buf[full].dx);
+            }
+            y[r] = hsum16(acc);
+        }
     }
 };
 
