@@ -2,9 +2,12 @@
 // and only called when cpu_features() reports all three.
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
+#include "kernels/cpu/attention_kernel.h"
 #include "kernels/cpu/gemm.h"
 
 #define PG_F512 0
@@ -18,6 +21,7 @@
 namespace pangolin::avx2 {
 
 #include "kernels/cpu/gemm_x86.inc"
+#include "kernels/cpu/attention_x86.inc"
 
 GemmKernel gemm_kernel(DType type) { return make_kernel_256(type); }
 

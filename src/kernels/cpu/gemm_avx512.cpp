@@ -9,10 +9,12 @@
 // products. Per pair of blocks an output then takes one convert and one multiply-add.
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
+#include "kernels/cpu/attention_kernel.h"
 #include "kernels/cpu/gemm.h"
 
 #define PG_F512 1
@@ -32,6 +34,7 @@
 namespace pangolin::avx512 {
 
 #include "kernels/cpu/gemm_x86.inc"
+#include "kernels/cpu/attention_x86.inc"
 
 namespace {
 

@@ -26,18 +26,6 @@ float dot_f32_ref(const float* a, const float* b, int64_t n) {
     return float(s);
 }
 
-void axpy_f32_ref(float a, const float* x, float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
-
-AxpyF32Fn axpy_f32_fn(SimdLevel level) {
-#if defined(PANGOLIN_HAVE_AVX2)
-    if (level >= SimdLevel::Avx2) return &avx2::axpy_f32;
-#endif
-    (void)level;
-    return &axpy_f32_ref;
-}
-
 void dequant_row_ref(const Weight& w, int64_t r, float* out) {
     const int64_t n = w.cols();
     dequantize_row_ref(w.w.type, w.w.row(r), out, n);

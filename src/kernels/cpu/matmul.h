@@ -20,8 +20,7 @@ struct Weight;
 using DequantRowFn = void (*)(const Weight& w, int64_t r, float* out);
 // Σ a[i]·b[i] for i < n.
 using DotF32Fn = float (*)(const float* a, const float* b, int64_t n);
-// y[i] += a · x[i] for i < n.
-using AxpyF32Fn = void (*)(float a, const float* x, float* y, int64_t n);
+
 
 // A weight matrix as the kernels use it, built once at load: the stored tensor, for
 // block-scaled FP8 its scale grid, and the kernels chosen for this CPU: a row decoder and
@@ -76,18 +75,15 @@ void matvec_rows_t(const Weight& w, int64_t row0, int64_t n_rows, const float* x
 // Per-level kernel tables (exposed for the parity tests).
 DequantRowFn dequant_row_fn(DType type, bool fp8_block_scaled, SimdLevel level);
 DotF32Fn dot_f32_fn(SimdLevel level);
-AxpyF32Fn axpy_f32_fn(SimdLevel level);
 
 // Scalar references.
 float dot_f32_ref(const float* a, const float* b, int64_t n);
-void axpy_f32_ref(float a, const float* x, float* y, int64_t n);
 void dequant_row_ref(const Weight& w, int64_t r, float* out);
 
 #if defined(PANGOLIN_HAVE_AVX2)
 namespace avx2 {
 DequantRowFn dequant_row_fn(DType type, bool fp8_block_scaled);
 float dot_f32(const float* a, const float* b, int64_t n);
-void axpy_f32(float a, const float* x, float* y, int64_t n);
 }  // namespace avx2
 #endif
 

@@ -238,11 +238,4 @@ float dot_f32(const float* a, const float* b, int64_t n) {
     return sum;
 }
 
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
-    const __m256 va = _mm256_set1_ps(a);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; ++i) y[i] += a * x[i];
-}
-
 }  // namespace pangolin::avx2

@@ -5,7 +5,7 @@
 #include <numbers>
 
 #include "core/error.h"
-#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/attention_kernel.h"
 
 namespace pangolin {
 
@@ -152,27 +152,53 @@ void attention(const AttentionShape& s, const float* q, int64_t q_stride, float*
                const int32_t* const* block_tables, const int32_t* n_visible, ThreadPool& pool) {
     const int64_t group = s.n_head / s.n_head_kv;
     const int64_t bs = kv.block_size;
-    const DotF32Fn dot = dot_f32_fn(simd_level());
-    const AxpyF32Fn axpy = axpy_f32_fn(simd_level());
-    pool.parallel_for(n_tokens * s.n_head, [&](int64_t begin, int64_t end, int) {
-        thread_local std::vector<float> scores;
+    // Jobs: runs of consecutive tokens of one sequence (same block table), ~64 query rows
+    // each, times the KV heads. A job's query rows are its tokens' heads of that KV head.
+    const int64_t tokens_per_job = std::max<int64_t>(1, 64 / group);
+    std::vector<std::pair<int64_t, int64_t>> runs;
+    for (int64_t t = 0; t < n_tokens;) {
+        int64_t e = t + 1;
+        while (e < n_tokens && e - t < tokens_per_job && block_tables[e] == block_tables[t]) ++e;
+        runs.emplace_back(t, e);
+        t = e;
+    }
+    const AttnFn kernel = attention_fn(simd_level());
+    pool.parallel_for(int64_t(runs.size()) * s.n_head_kv, [&](int64_t begin, int64_t end, int) {
+        thread_local std::vector<const float*> qp, kp, vp;
+        thread_local std::vector<float*> op;
+        thread_local std::vector<int32_t> nv;
         for (int64_t job = begin; job < end; ++job) {
-            const int64_t t = job / s.n_head, h = job % s.n_head, g = h / group;
-            const int64_t n = n_visible[t];
-            const int32_t* table = block_tables[t];
-            const float* qh = q + t * q_stride + h * s.dk;
-            if (int64_t(scores.size()) < n) scores.resize(size_t(n));
-            for (int64_t j = 0; j < n; ++j) {
-                const int64_t slot = int64_t(table[j / bs]) * bs + j % bs;
-                scores[size_t(j)] = dot(qh, kv.k + slot * kv.k_stride + g * s.dk, s.dk) * s.scale;
+            const auto [t0, t1] = runs[size_t(job / s.n_head_kv)];
+            const int64_t g = job % s.n_head_kv;
+            qp.clear(), op.clear(), nv.clear();
+            int64_t n_pos = 0;
+            for (int64_t t = t0; t < t1; ++t) {
+                for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+                    qp.push_back(q + t * q_stride + h * s.dk);
+                    op.push_back(out + t * out_stride + h * s.dv);
+                    nv.push_back(n_visible[t]);
+                }
+                n_pos = std::max<int64_t>(n_pos, n_visible[t]);
             }
-            softmax_inplace(scores.data(), n);
-            float* o = out + t * out_stride + h * s.dv;
-            std::fill(o, o + s.dv, 0.0f);
-            for (int64_t j = 0; j < n; ++j) {
-                const int64_t slot = int64_t(table[j / bs]) * bs + j % bs;
-                axpy(scores[size_t(j)], kv.v + slot * kv.v_stride + g * s.dv, o, s.dv);
+            const int32_t* table = block_tables[t0];
+            kp.resize(size_t(n_pos)), vp.resize(size_t(n_pos));
+            for (int64_t p = 0; p < n_pos; ++p) {
+                const int64_t slot = int64_t(table[p / bs]) * bs + p % bs;
+                kp[size_t(p)] = kv.k + slot * kv.k_stride + g * s.dk;
+                vp[size_t(p)] = kv.v + slot * kv.v_stride + g * s.dv;
             }
+            AttnJob j;
+            j.n_q = int64_t(qp.size());
+            j.q = qp.data();
+            j.out = op.data();
+            j.n_vis = nv.data();
+            j.n_pos = n_pos;
+            j.k = kp.data();
+            j.v = vp.data();
+            j.dk = s.dk;
+            j.dv = s.dv;
+            j.scale = s.scale;
+            kernel(j);
         }
     });
 }
