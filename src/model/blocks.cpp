@@ -47,11 +47,11 @@ void self_attention(const AttentionWeights& w, const ModelConfig& c, const RopeT
         add_bias(v, v_w, w.v_bias.data(), v_w, n);
     }
     if (!w.q_norm.empty()) {
-        rms_norm(q, dk, w.q_norm.data(), dk, n * c.n_head, c.norm_eps, q, dk);
-        rms_norm(k, dk, w.k_norm.data(), dk, n * c.n_head_kv, c.norm_eps, k, dk);
+        rms_norm(q, dk, w.q_norm.data(), dk, n * c.n_head, c.norm_eps, q, dk, &pool);
+        rms_norm(k, dk, w.k_norm.data(), dk, n * c.n_head_kv, c.norm_eps, k, dk, &pool);
     }
-    apply_rope(rope, q, n, q_w, c.n_head, dk, ctx.pos);
-    apply_rope(rope, k, n, k_w, c.n_head_kv, dk, ctx.pos);
+    apply_rope(rope, q, n, q_w, c.n_head, dk, ctx.pos, &pool);
+    apply_rope(rope, k, n, k_w, c.n_head_kv, dk, ctx.pos, &pool);
 
     KvCache& cache = *ctx.cache;
     for (int64_t t = 0; t < n; ++t) {
@@ -82,7 +82,7 @@ void swiglu_ffn(const FfnWeights& w, ForwardContext& ctx, const float* h, int64_
     float* up = ctx.scratch(n_tokens * n_ff);
     const MatmulOut gate_up[] = {{&w.gate, gate, n_ff}, {&w.up, up, n_ff}};
     matmul_fused(gate_up, 2, h, n_embd, n_tokens, *ctx.pool);
-    silu_mul(gate, n_ff, up, n_ff, n_ff, n_tokens, gate, n_ff);
+    silu_mul(gate, n_ff, up, n_ff, n_ff, n_tokens, gate, n_ff, ctx.pool);
     matmul(w.down, gate, n_ff, n_tokens, out, n_embd, *ctx.pool);
 }
 

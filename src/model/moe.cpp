@@ -122,7 +122,7 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
         for (int64_t i = 0; i < m; ++i) std::memcpy(xin + i * d, h + (slots[size_t(i)] / k) * d, size_t(d) * 4);
         const MatmulOut gate_up[] = {{&w.gate[size_t(e)], gate, ff}, {&w.up[size_t(e)], up, ff}};
         matmul_fused(gate_up, 2, xin, d, m, pool);
-        silu_mul(gate, ff, up, ff, ff, m, gate, ff);
+        silu_mul(gate, ff, up, ff, ff, m, gate, ff, &pool);
         matmul(w.down[size_t(e)], gate, ff, m, y, d, pool);
         for (int64_t i = 0; i < m; ++i) std::memcpy(expert_out + slots[size_t(i)] * d, y + i * d, size_t(d) * 4);
     }
@@ -140,7 +140,7 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
     if (w.shared) {
         float* s = ctx.scratch(n * d);
         swiglu_ffn(*w.shared, ctx, h, n, s);
-        add_inplace(out, s, n * d);
+        add_inplace(out, s, n * d, &pool);
     }
 }
 

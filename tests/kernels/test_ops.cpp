@@ -246,3 +246,22 @@ TEST(Ops, AttentionBatchInvariant) {
         EXPECT_EQ(0, std::memcmp(single.data(), batched.data() + t * n_head * dv, single.size() * 4)) << "token " << t;
     }
 }
+
+TEST(Ops, SiluMulSimdMatchesScalarReference) {
+    std::mt19937 rng(4);
+    std::uniform_real_distribution<float> uni(-12, 12);
+    for (SimdLevel level : attn_levels()) {
+        for (int64_t n : {1, 7, 8, 17, 100, 4864}) {
+            std::vector<float> g(static_cast<size_t>(n)), u(g.size()), a(g.size()), b(g.size());
+            for (auto& v : g) v = uni(rng);
+            for (auto& v : u) v = uni(rng);
+            g[0] = -100.0f;  // e^100 overflows: silu → −0
+            if (n > 1) g[1] = 100.0f;
+            silu_mul_row_fn(level)(g.data(), u.data(), n, a.data());
+            silu_mul_row_ref(g.data(), u.data(), n, b.data());
+            for (int64_t i = 0; i < n; ++i)
+                ASSERT_NEAR(a[size_t(i)], b[size_t(i)], 1e-6f * std::fabs(b[size_t(i)]) + 1e-30f)
+                    << simd_level_name(level) << " n=" << n << " i=" << i << " g=" << g[size_t(i)];
+        }
+    }
+}

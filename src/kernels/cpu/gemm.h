@@ -68,12 +68,14 @@ GemmKernel gemm_kernel(DType type);
 namespace avx2 {
 GemmKernel gemm_kernel(DType type);
 double peak_burst(bool int8, int64_t iters);
+void silu_mul_row(const float* gate, const float* up, int64_t n, float* out);
 }
 #endif
 #if defined(PANGOLIN_HAVE_AVX512)
 namespace avx512 {
 GemmKernel gemm_kernel(DType type);
 double peak_burst(bool int8, int64_t iters);
+void silu_mul_row(const float* gate, const float* up, int64_t n, float* out);
 }
 #endif
 

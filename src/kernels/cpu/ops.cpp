@@ -6,8 +6,28 @@
 
 #include "core/error.h"
 #include "kernels/cpu/attention_kernel.h"
+#include "kernels/cpu/gemm.h"
 
 namespace pangolin {
+
+namespace {
+
+// Rows [0, n_rows) of `work` as one call, or split over the pool when there is enough work.
+template <class F>
+void for_rows(ThreadPool* pool, int64_t n_rows, int64_t row_cost, F&& work) {
+    if (pool && pool->size() > 1 && n_rows > 1 && n_rows * row_cost >= (1 << 15))
+        pool->parallel_for(n_rows, [&](int64_t b, int64_t e, int) { work(b, e); });
+    else
+        work(0, n_rows);
+}
+
+}  // namespace
+
+void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64_t n_tokens,
+              double eps, float* out, int64_t out_stride, ThreadPool* pool) {
+    for_rows(pool, n_tokens, n, [&](int64_t t0, int64_t t1) { rms_norm(x + t0 * x_stride, x_stride, w, n, t1 - t0, eps,
+                                                                        out + t0 * out_stride, out_stride); });
+}
 
 void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64_t n_tokens,
               double eps, float* out, int64_t out_stride) {
@@ -25,18 +45,34 @@ void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64
     }
 }
 
-void add_inplace(float* x, const float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+void add_inplace(float* x, const float* y, int64_t n, ThreadPool* pool) {
+    constexpr int64_t chunk = 4096;
+    for_rows(pool, (n + chunk - 1) / chunk, chunk, [&](int64_t c0, int64_t c1) {
+        for (int64_t i = c0 * chunk, e = std::min(n, c1 * chunk); i < e; ++i) x[i] += y[i];
+    });
+}
+
+void silu_mul_row_ref(const float* g, const float* u, int64_t n, float* o) {
+    for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+SiluMulRowFn silu_mul_row_fn(SimdLevel level) {
+#if defined(PANGOLIN_HAVE_AVX512)
+    if (level == SimdLevel::Avx512) return &avx512::silu_mul_row;
+#endif
+#if defined(PANGOLIN_HAVE_AVX2)
+    if (level >= SimdLevel::Avx2) return &avx2::silu_mul_row;
+#endif
+    (void)level;
+    return &silu_mul_row_ref;
 }
 
 void silu_mul(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n,
-              int64_t n_tokens, float* out, int64_t out_stride) {
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const float* g = gate + t * gate_stride;
-        const float* u = up + t * up_stride;
-        float* o = out + t * out_stride;
-        for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-    }
+              int64_t n_tokens, float* out, int64_t out_stride, ThreadPool* pool) {
+    const SiluMulRowFn row = silu_mul_row_fn(simd_level());
+    for_rows(pool, n_tokens, n * 8, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) row(gate + t * gate_stride, up + t * up_stride, n, out + t * out_stride);
+    });
 }
 
 void softmax_inplace(float* x, int64_t n) {
@@ -119,7 +155,13 @@ RopeTable make_rope_table(const RopeConfig& rope) {
 }
 
 void apply_rope(const RopeTable& table, float* x, int64_t n_tokens, int64_t token_stride,
-                int64_t n_heads, int64_t head_stride, const int32_t* pos) {
+                int64_t n_heads, int64_t head_stride, const int32_t* pos, ThreadPool* pool) {
+    if (pool) {
+        for_rows(pool, n_tokens, n_heads * table.n_dims * 4, [&](int64_t t0, int64_t t1) {
+            apply_rope(table, x + t0 * token_stride, t1 - t0, token_stride, n_heads, head_stride, pos + t0, nullptr);
+        });
+        return;
+    }
     const int64_t pairs = table.n_dims / 2;
     std::vector<float> cs(static_cast<size_t>(pairs)), sn(static_cast<size_t>(pairs));
     for (int64_t t = 0; t < n_tokens; ++t) {
