@@ -21,6 +21,8 @@ Runner add_tokenize(CLI::App& app);
 Runner add_template(CLI::App& app);
 Runner add_convert(CLI::App& app);
 Runner add_quantize(CLI::App& app);
+Runner add_synth(CLI::App& app);
+Runner add_bench(CLI::App& app);
 
 // Parses "5,17,42" (commas and/or spaces) into token ids; throws Error on bad input.
 std::vector<int32_t> parse_token_list(const std::string& text);

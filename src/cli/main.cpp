@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
     add("template", "Render a chat template over a conversation (as apply_chat_template)", &cli::add_template);
     add("convert", "Convert a Hugging Face checkpoint to GGUF (llama.cpp's layout)", &cli::add_convert);
     add("quantize", "Change the tensor types of a GGUF file (llama-quantize's rules)", &cli::add_quantize);
+    add("synth", "Write a random-weight GGUF with the shapes of a real model", &cli::add_synth);
+    add("bench", "Measure prompt processing and generation speed (llama-bench's tests)", &cli::add_bench);
 
     try {
         app.parse(argc, argv);

@@ -9,8 +9,8 @@ namespace pangolin {
 
 constexpr int k_q8_0_elems = 32;
 constexpr int k_q4_0_elems = 32;
-constexpr int k_mxfp4_elems = 32;
 constexpr int k_q5_0_elems = 32;
+constexpr int k_mxfp4_elems = 32;
 constexpr int k_qk_elems = 256;  // K-quant super-block
 
 // Q8_0, 34 bytes: value[j] = d * qs[j], j = 0..31.
@@ -28,6 +28,16 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ4_0) == 18);
 
+// Q5_0, 22 bytes: like Q4_0's nibble order (value[j] low nibble, value[j + 16] high nibble
+// of qs[j]), plus a fifth bit per value: bit j of the little-endian u32 in qh for value[j]
+// (j = 0..31); value = d * (q5 - 16).
+struct BlockQ5_0 {
+    uint16_t d;  // f16 scale
+    uint8_t qh[4];
+    uint8_t qs[k_q5_0_elems / 2];
+};
+static_assert(sizeof(BlockQ5_0) == 22);
+
 // MXFP4 (OCP microscaling FP4), 17 bytes: like Q4_0's nibble order (value[j] low nibble,
 // value[j + 16] high nibble of qs[j]); a nibble is an E2M1 code looked up in
 // k_mxfp4_values (the E2M1 values doubled, so they are integers) and multiplied by
@@ -38,16 +48,6 @@ struct BlockMXFP4 {
 };
 static_assert(sizeof(BlockMXFP4) == 17);
 inline constexpr int8_t k_mxfp4_values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
-
-// Q5_0, 22 bytes: like Q4_0 with a fifth bit per value: bit j of the little-endian u32
-// qh is the high bit of value[j] (j = 0..31); the low four bits are in qs as in Q4_0 (value[j]
-// low nibble, value[j + 16] high nibble of qs[j]); value = d * (q - 16).
-struct BlockQ5_0 {
-    uint16_t d;     // f16 scale
-    uint8_t qh[4];  // high bits
-    uint8_t qs[k_q5_0_elems / 2];
-};
-static_assert(sizeof(BlockQ5_0) == 22);
 
 // Q4_K, 144 bytes: 256 values in 8 sub-blocks of 32. Sub-block s has a 6-bit scale sc[s]
 // and 6-bit min m[s] packed in `scales` (see q4_k_scale_min); value = d*sc*q - dmin*m.

@@ -45,6 +45,20 @@ void dequant_q4_0(const BlockQ4_0* b, float* y, int64_t nb) {
     }
 }
 
+void dequant_q5_0(const BlockQ5_0* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i) {
+        const float d = f16_to_f32(b[i].d);
+        uint32_t qh;
+        std::memcpy(&qh, b[i].qh, 4);
+        for (int j = 0; j < 16; ++j) {
+            const int lo = int((b[i].qs[j] & 0xF) | (((qh >> j) & 1) << 4));
+            const int hi = int((b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+            y[i * 32 + j] = float(lo - 16) * d;
+            y[i * 32 + j + 16] = float(hi - 16) * d;
+        }
+    }
+}
+
 void dequant_mxfp4(const BlockMXFP4* b, float* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i) {
         const float d = e8m0_to_f32_half(b[i].e);
@@ -95,20 +109,6 @@ void dequant_q6_k(const BlockQ6_K* b, float* y, int64_t nb) {
             ql += 64;
             qh += 32;
             sc += 8;
-        }
-    }
-}
-
-void dequant_q5_0(const BlockQ5_0* b, float* y, int64_t nb) {
-    for (int64_t i = 0; i < nb; ++i) {
-        const float d = f16_to_f32(b[i].d);
-        uint32_t qh;
-        std::memcpy(&qh, b[i].qh, 4);
-        for (int j = 0; j < 16; ++j) {
-            const int lo = (b[i].qs[j] & 0xF) | int(((qh >> j) & 1) << 4);
-            const int hi = (b[i].qs[j] >> 4) | int(((qh >> (j + 16)) & 1) << 4);
-            y[i * 32 + j] = float(lo - 16) * d;
-            y[i * 32 + j + 16] = float(hi - 16) * d;
         }
     }
 }
@@ -169,11 +169,11 @@ void dequantize_row_ref(DType type, const void* src, float* dst, int64_t n) {
         }
         case DType::Q8_0: return dequant_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
         case DType::Q4_0: return dequant_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
+        case DType::Q5_0: return dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
         case DType::MXFP4: return dequant_mxfp4(static_cast<const BlockMXFP4*>(src), dst, nb);
         case DType::Q4_K: return dequant_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
         case DType::Q6_K: return dequant_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
         case DType::Q8_K: return dequant_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb);
-        case DType::Q5_0: return dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
         case DType::Q5_K: return dequant_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb);
         default: fail("cannot dequantize values of type ", dtype_name(type));
     }

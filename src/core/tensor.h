@@ -32,7 +32,8 @@ struct TensorView {
     int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
     int64_t rows() const { return cols() ? numel() / cols() : 0; }
     size_t row_bytes() const { return dtype_row_bytes(type, cols()); }
-    const uint8_t* row(int64_t r) const { return data + size_t(r) * (row_stride ? row_stride : row_bytes()); }
+    size_t stride_bytes() const { return row_stride ? row_stride : row_bytes(); }
+    const uint8_t* row(int64_t r) const { return data + size_t(r) * stride_bytes(); }
 
     // The i-th slice along the outermost dimension (e.g. one expert of a stacked tensor).
     TensorView slice(int64_t i) const;

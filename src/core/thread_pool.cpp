@@ -88,11 +88,19 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
         fn(0, n, 0);
         return;
     }
+    // about 4 chunks per thread: small enough to even out a slowed core, large enough
+    // that each stays a long contiguous stream
+    const int64_t n_chunks = std::min<int64_t>(units, workers * 4);
+    next_chunk_.store(0, std::memory_order_relaxed);
     run_on_all([&](int t) {
         if (t >= workers) return;
-        const int64_t u0 = units * t / workers, u1 = units * (t + 1) / workers;
-        const int64_t b = u0 * grain, e = std::min(n, u1 * grain);
-        if (b < e) fn(b, e, t);
+        for (;;) {
+            const int64_t c = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+            if (c >= n_chunks) return;
+            const int64_t u0 = units * c / n_chunks, u1 = units * (c + 1) / n_chunks;
+            const int64_t b = u0 * grain, e = std::min(n, u1 * grain);
+            if (b < e) fn(b, e, t);
+        }
     });
 }
 

@@ -67,20 +67,19 @@ void self_attention(const AttentionWeights& w, const ModelConfig& c, const RopeT
     float* q = ctx.scratch(n * q_w);  // [n, n_head, dk]
     float* k = ctx.scratch(n * k_w);  // [n, n_kv, dk]
     float* v = ctx.scratch(n * v_w);  // [n, n_kv, dv]
-    matmul(w.q, h, c.n_embd, n, q, q_w, pool);
-    matmul(w.k, h, c.n_embd, n, k, k_w, pool);
-    matmul(w.v, h, c.n_embd, n, v, v_w, pool);
+    const MatmulOut qkv[] = {{&w.q, q, q_w}, {&w.k, k, k_w}, {&w.v, v, v_w}};
+    matmul_fused(qkv, 3, h, c.n_embd, n, pool);
     if (!w.q_bias.empty()) {
         add_bias(q, q_w, w.q_bias.data(), q_w, n);
         add_bias(k, k_w, w.k_bias.data(), k_w, n);
         add_bias(v, v_w, w.v_bias.data(), v_w, n);
     }
     if (!w.q_norm.empty()) {
-        rms_norm(q, dk, w.q_norm.data(), dk, n * n_head, c.norm_eps, q, dk);
-        rms_norm(k, dk, w.k_norm.data(), dk, n * n_kv, c.norm_eps, k, dk);
+        rms_norm(q, dk, w.q_norm.data(), dk, n * n_head, c.norm_eps, q, dk, &pool);
+        rms_norm(k, dk, w.k_norm.data(), dk, n * n_kv, c.norm_eps, k, dk, &pool);
     }
-    apply_rope(rope, q, n, q_w, n_head, dk, ctx.pos);
-    apply_rope(rope, k, n, k_w, n_kv, dk, ctx.pos);
+    apply_rope(rope, q, n, q_w, n_head, dk, ctx.pos, &pool);
+    apply_rope(rope, k, n, k_w, n_kv, dk, ctx.pos, &pool);
 
     KvCache& cache = *ctx.cache;
     for (int64_t t = 0; t < n; ++t) {
@@ -122,9 +121,9 @@ void swiglu_ffn(const FfnWeights& w, ForwardContext& ctx, const float* h, int64_
     const int64_t n_ff = w.gate.rows(), n_embd = w.gate.cols();
     float* gate = ctx.scratch(n_tokens * n_ff);
     float* up = ctx.scratch(n_tokens * n_ff);
-    matmul(w.gate, h, n_embd, n_tokens, gate, n_ff, *ctx.pool);
-    matmul(w.up, h, n_embd, n_tokens, up, n_ff, *ctx.pool);
-    silu_mul(gate, n_ff, up, n_ff, n_ff, n_tokens, gate, n_ff);
+    const MatmulOut gate_up[] = {{&w.gate, gate, n_ff}, {&w.up, up, n_ff}};
+    matmul_fused(gate_up, 2, h, n_embd, n_tokens, *ctx.pool);
+    silu_mul(gate, n_ff, up, n_ff, n_ff, n_tokens, gate, n_ff, ctx.pool);
     matmul(w.down, gate, n_ff, n_tokens, out, n_embd, *ctx.pool);
     if (w.sharded) ctx.comm->allreduce_sum(out, size_t(n_tokens * n_embd));  // the one all-reduce of this block
 }

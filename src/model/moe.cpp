@@ -124,9 +124,9 @@ void run_experts(const MoeWeights& w, ForwardContext& ctx, const std::vector<int
         require(w.gate[size_t(e)].valid(), "internal: expert ", e, " is routed to but not held by this rank");
         const int64_t m = int64_t(idx.size());
         for (int64_t i = 0; i < m; ++i) std::memcpy(xin + i * d, rows[idx[size_t(i)]], size_t(d) * 4);
-        matmul(w.gate[size_t(e)], xin, d, m, gate, ff, pool);
-        matmul(w.up[size_t(e)], xin, d, m, up, ff, pool);
-        silu_mul(gate, ff, up, ff, ff, m, gate, ff);
+        const MatmulOut gate_up[] = {{&w.gate[size_t(e)], gate, ff}, {&w.up[size_t(e)], up, ff}};
+        matmul_fused(gate_up, 2, xin, d, m, pool);
+        silu_mul(gate, ff, up, ff, ff, m, gate, ff, &pool);
         matmul(w.down[size_t(e)], gate, ff, m, y, d, pool);
         for (int64_t i = 0; i < m; ++i) std::memcpy(outs[idx[size_t(i)]], y + i * d, size_t(d) * 4);
     }

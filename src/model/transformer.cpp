@@ -152,23 +152,23 @@ void TransformerDecoder::layer_forward(int64_t layer, ForwardContext& ctx) {
     float* h = ctx.scratch(n * d);
     float* o = ctx.scratch(n * d);
 
-    rms_norm(ctx.x, d, l.attn_norm.data(), d, n, c.norm_eps, h, d);
+    rms_norm(ctx.x, d, l.attn_norm.data(), d, n, c.norm_eps, h, d, ctx.pool);
     if (const auto* gqa = std::get_if<AttentionWeights>(&l.attn)) {
         self_attention(*gqa, c, rope_, layer, ctx, h, o);
     } else {
         mla_attention(std::get<MlaWeights>(l.attn), c, rope_, mla_scale_, options_.mla_mode, layer, ctx, h, o);
     }
-    if (!l.post_attn_norm.empty()) rms_norm(o, d, l.post_attn_norm.data(), d, n, c.norm_eps, o, d);
-    add_inplace(ctx.x, o, n * d);
+    if (!l.post_attn_norm.empty()) rms_norm(o, d, l.post_attn_norm.data(), d, n, c.norm_eps, o, d, ctx.pool);
+    add_inplace(ctx.x, o, n * d, ctx.pool);
 
-    rms_norm(ctx.x, d, l.ffn_norm.data(), d, n, c.norm_eps, h, d);
+    rms_norm(ctx.x, d, l.ffn_norm.data(), d, n, c.norm_eps, h, d, ctx.pool);
     if (const auto* mlp = std::get_if<FfnWeights>(&l.ffn)) {
         swiglu_ffn(*mlp, ctx, h, n, o);
     } else {
         moe_ffn(std::get<MoeWeights>(l.ffn), ctx, h, n, o, layer);
     }
-    if (!l.post_ffn_norm.empty()) rms_norm(o, d, l.post_ffn_norm.data(), d, n, c.norm_eps, o, d);
-    add_inplace(ctx.x, o, n * d);
+    if (!l.post_ffn_norm.empty()) rms_norm(o, d, l.post_ffn_norm.data(), d, n, c.norm_eps, o, d, ctx.pool);
+    add_inplace(ctx.x, o, n * d, ctx.pool);
 }
 
 }  // namespace pangolin

@@ -9,6 +9,7 @@
 
 #include "core/fp.h"
 #include "core/quant_ref.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/matmul.h"
 
 using namespace pangolin;
@@ -62,6 +63,11 @@ RandomWeight make_random(DType type, int64_t rows, int64_t cols, uint32_t seed) 
             for (int64_t i = 0; i < nblocks; ++i) b[i].d = half(0.05f * uni(rng));
             break;
         }
+        case DType::Q5_0: {
+            auto* b = reinterpret_cast<BlockQ5_0*>(r.bytes.data());
+            for (int64_t i = 0; i < nblocks; ++i) b[i].d = half(0.05f * uni(rng));
+            break;
+        }
         case DType::MXFP4: {
             auto* b = reinterpret_cast<BlockMXFP4*>(r.bytes.data());
             for (int64_t i = 0; i < nblocks; ++i) b[i].e = uint8_t(118 + byte(rng) % 12);
@@ -101,46 +107,97 @@ Weight wrap(const RandomWeight& r, SimdLevel level) {
     return make_weight(r.view, level);
 }
 
+// SIMD levels this CPU and build can run, above the scalar reference.
+std::vector<SimdLevel> simd_levels() {
+    std::vector<SimdLevel> out;
+    for (SimdLevel l : {SimdLevel::Avx2, SimdLevel::Avx512})
+        if (simd_level_supported(l)) out.push_back(l);
+    return out;
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+    std::vector<float> x(n);
+    for (auto& v : x) v = scale * uni(rng);
+    return x;
+}
+
+// Row lengths per type: for block types whole numbers of blocks, odd and even counts (the
+// 512-bit kernels take blocks in pairs); for float types sizes around the vector widths.
+std::vector<int64_t> col_choices(DType type) {
+    const int64_t block = dtype_block_elems(type);
+    if (block == 1) return {1, 5, 8, 15, 16, 17, 31, 37, 64, 100, 259};
+    if (block == 32) return {32, 64, 96, 224, 416};
+    return {256, 512, 768};
+}
+
+const DType k_gemm_types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0,
+                              DType::Q4_K, DType::Q6_K, DType::MXFP4};
+
 class MatmulParity : public ::testing::TestWithParam<DType> {};
 
 }  // namespace
 
+// Activation quantization is bit-identical at every level: the integer products then are too.
+TEST(QuantizeActivations, SimdMatchesScalarBitForBit) {
+    for (SimdLevel level : simd_levels()) {
+        for (DType type : {DType::Q8_0, DType::Q4_K}) {
+            const GemmKernel simd = gemm_kernel(type, level);
+            const GemmKernel ref = ref::gemm_kernel(type);
+            ASSERT_NE(simd.quantize, ref.quantize);
+            for (int64_t k : {int64_t(simd.act.block), int64_t(simd.act.block) * 3, int64_t(simd.act.block) * 8}) {
+                auto x = random_floats(size_t(k), uint32_t(k), 3.0f);
+                for (int64_t i = 0; i < std::min<int64_t>(k, 32); ++i) x[size_t(i)] = 0.0f;  // an all-zero block
+                x[size_t(k - 1)] = 1e-30f;                                                  // a tiny value
+                const size_t bytes = size_t(simd.act.row_bytes(k));
+                std::vector<uint8_t> a(bytes, 0), b(bytes, 0);
+                simd.quantize(x.data(), k, a.data());
+                ref.quantize(x.data(), k, b.data());
+                EXPECT_EQ(0, std::memcmp(a.data(), b.data(), bytes))
+                    << simd_level_name(level) << " block " << simd.act.block << " k=" << k;
+            }
+        }
+    }
+}
+
+// Every SIMD matmul path against the scalar reference of the same math, on shapes that are
+// not multiples of the tile sizes, the vector width or the number of blocks per step.
 TEST_P(MatmulParity, SimdMatchesScalarReference) {
-    if (simd_level() == SimdLevel::Scalar) GTEST_SKIP() << "no SIMD path on this CPU/build";
+    const auto levels = simd_levels();
+    if (levels.empty()) GTEST_SKIP() << "no SIMD path on this CPU/build";
     const DType type = GetParam();
-    const int64_t block = dtype_block_elems(type);
-    std::vector<int64_t> col_choices;
-    if (block == 1) col_choices = {1, 5, 8, 31, 37, 64, 100, 259};
-    else col_choices = {block, 3 * block, 7 * block};
     ThreadPool pool(2);
-    std::mt19937 rng(42);
-    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
     uint32_t seed = 1;
-    for (int64_t cols : col_choices) {
-        for (int64_t rows : {1, 7, 33}) {
-            for (int64_t n_tokens : {1, 3}) {
-                const RandomWeight rw = make_random(type, rows, cols, seed++);
-                const Weight simd = wrap(rw, SimdLevel::Avx2);
-                const Weight ref = wrap(rw, SimdLevel::Scalar);
-                ASSERT_NE(simd.dequant, ref.dequant) << "no SIMD decoder for " << dtype_name(type);
-                std::vector<float> x(size_t(n_tokens * cols));
-                for (auto& v : x) v = uni(rng);
-                std::vector<float> y_simd(size_t(n_tokens * rows)), y_ref(y_simd.size());
-                matmul(simd, x.data(), cols, n_tokens, y_simd.data(), rows, pool);
-                matmul(ref, x.data(), cols, n_tokens, y_ref.data(), rows, pool);
-                // error bound relative to Σ|w·x| (the conditioning of each dot product)
-                std::vector<float> row(static_cast<size_t>(cols)), row_simd(static_cast<size_t>(cols));
-                for (int64_t r = 0; r < rows; ++r) {
-                    dequant_row_ref(ref, r, row.data());
-                    simd.dequant(simd, r, row_simd.data());
-                    for (int64_t c = 0; c < cols; ++c)
-                        ASSERT_NEAR(row_simd[size_t(c)], row[size_t(c)], 1e-6f * std::fabs(row[size_t(c)]) + 1e-30f)
-                            << dtype_name(type) << " dequant r=" << r << " c=" << c;
-                    for (int64_t t = 0; t < n_tokens; ++t) {
-                        double mag = 0;
-                        for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(row[size_t(c)]) * x[size_t(t * cols + c)]);
-                        ASSERT_NEAR(y_simd[size_t(t * rows + r)], y_ref[size_t(t * rows + r)], 2e-6 * mag + 1e-30)
-                            << dtype_name(type) << " rows=" << rows << " cols=" << cols << " t=" << t;
+    for (SimdLevel level : levels) {
+        for (int64_t cols : col_choices(type)) {
+            for (int64_t rows : {1, 3, 7, 33}) {
+                for (int64_t n_tokens : {1, 2, 5, 9}) {
+                    const RandomWeight rw = make_random(type, rows, cols, seed++);
+                    const Weight simd = wrap(rw, level);
+                    const Weight ref = wrap(rw, SimdLevel::Scalar);
+                    ASSERT_NE(simd.dequant, ref.dequant) << "no SIMD decoder for " << dtype_name(type);
+                    const auto x = random_floats(size_t(n_tokens * cols), seed * 7);
+                    std::vector<float> y_simd(size_t(n_tokens * rows)), y_ref(y_simd.size());
+                    matmul(simd, x.data(), cols, n_tokens, y_simd.data(), rows, pool);
+                    matmul(ref, x.data(), cols, n_tokens, y_ref.data(), rows, pool);
+                    std::vector<float> row(static_cast<size_t>(cols)), row_simd(static_cast<size_t>(cols));
+                    for (int64_t r = 0; r < rows; ++r) {
+                        dequant_row_ref(ref, r, row.data());
+                        simd.dequant(simd, r, row_simd.data());
+                        for (int64_t c = 0; c < cols; ++c)
+                            ASSERT_NEAR(row_simd[size_t(c)], row[size_t(c)], 1e-6f * std::fabs(row[size_t(c)]) + 1e-30f)
+                                << dtype_name(type) << " dequant r=" << r << " c=" << c;
+                        for (int64_t t = 0; t < n_tokens; ++t) {
+                            // error bound relative to Σ|w·x| (the conditioning of each dot product);
+                            // both sides use the same quantized activations, so only the float
+                            // summation order differs
+                            double mag = 0;
+                            for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(row[size_t(c)]) * x[size_t(t * cols + c)]);
+                            ASSERT_NEAR(y_simd[size_t(t * rows + r)], y_ref[size_t(t * rows + r)], 1e-5 * mag + 1e-30)
+                                << dtype_name(type) << " " << simd_level_name(level) << " rows=" << rows
+                                << " cols=" << cols << " tokens=" << n_tokens << " r=" << r << " t=" << t;
+                        }
                     }
                 }
             }
@@ -149,26 +206,71 @@ TEST_P(MatmulParity, SimdMatchesScalarReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllWeightTypes, MatmulParity,
-                         ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
+                         ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0,
                                            DType::Q4_K, DType::Q6_K, DType::MXFP4, DType::F8_E4M3),
                          [](const auto& p) { return std::string(dtype_name(p.param)); });
 
+// Output row t depends only on activation row t and the weights: bit-identical whatever the
+// thread count, the batch size and the row's position in the batch, for every weight type
+// and every SIMD level (the server batches decode steps of unrelated requests).
 TEST(Matmul, ResultIndependentOfThreadsAndBatch) {
-    const RandomWeight rw = make_random(DType::Q4_K, 45, 512, 9);
-    const Weight w = make_weight(rw.view);
-    std::mt19937 rng(3);
-    std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
-    const int64_t n = 5;
-    std::vector<float> x(size_t(n * 512));
-    for (auto& v : x) v = uni(rng);
-    std::vector<float> y1(size_t(n * 45)), y2(y1.size()), y_single(45);
-    ThreadPool one(1), three(3);
-    matmul(w, x.data(), 512, n, y1.data(), 45, one);
-    matmul(w, x.data(), 512, n, y2.data(), 45, three);
-    EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4));
-    // token 3 alone gives exactly its row of the batched result
-    matmul(w, x.data() + 3 * 512, 512, 1, y_single.data(), 45, three);
-    EXPECT_EQ(0, std::memcmp(y_single.data(), y1.data() + 3 * 45, 45 * 4));
+    std::vector<SimdLevel> levels = simd_levels();
+    levels.push_back(SimdLevel::Scalar);
+    ThreadPool one(1), two(2), three(3);
+    for (SimdLevel level : levels) {
+        for (DType type : k_gemm_types) {
+            SCOPED_TRACE(std::string(dtype_name(type)) + " " + simd_level_name(level));
+            const int64_t cols = dtype_block_elems(type) == 1 ? 203 : dtype_block_elems(type) * 3;
+            const int64_t rows = 45, n = 13;
+            const RandomWeight rw = make_random(type, rows, cols, 9);
+            const Weight w = wrap(rw, level);
+            const auto x = random_floats(size_t(n * cols), 3);
+            std::vector<float> y1(size_t(n * rows)), y2(y1.size()), y3(y1.size());
+            matmul(w, x.data(), cols, n, y1.data(), rows, one);
+            matmul(w, x.data(), cols, n, y2.data(), rows, two);
+            matmul(w, x.data(), cols, n, y3.data(), rows, three);
+            EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4));
+            EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4));
+            // every token alone gives exactly its row of the batched result
+            std::vector<float> y_single(static_cast<size_t>(rows));
+            for (int64_t t = 0; t < n; ++t) {
+                matmul(w, x.data() + t * cols, cols, 1, y_single.data(), rows, two);
+                EXPECT_EQ(0, std::memcmp(y_single.data(), y1.data() + t * rows, size_t(rows) * 4)) << "token " << t;
+            }
+            // reversed batch order: each row lands unchanged
+            std::vector<float> xr(x.size()), yr(y1.size());
+            for (int64_t t = 0; t < n; ++t)
+                std::memcpy(xr.data() + (n - 1 - t) * cols, x.data() + t * cols, size_t(cols) * 4);
+            matmul(w, xr.data(), cols, n, yr.data(), rows, three);
+            for (int64_t t = 0; t < n; ++t)
+                EXPECT_EQ(0, std::memcmp(yr.data() + (n - 1 - t) * rows, y1.data() + t * rows, size_t(rows) * 4));
+            // a sub-range of rows computes the same values
+            std::vector<float> yp(y1.size(), 0.0f);
+            matmul_rows(w, x.data(), cols, n, yp.data(), rows, 5, 37);
+            for (int64_t t = 0; t < n; ++t)
+                EXPECT_EQ(0, std::memcmp(yp.data() + t * rows + 5, y1.data() + t * rows + 5, 32 * 4));
+        }
+    }
+}
+
+// matmul_fused gives exactly what separate products give, also for mixed types.
+TEST(Matmul, FusedEqualsSeparate) {
+    ThreadPool pool(2);
+    const int64_t cols = 512, n = 7;
+    const auto x = random_floats(size_t(n * cols), 11);
+    for (SimdLevel level : simd_levels()) {
+        const RandomWeight a = make_random(DType::Q5_0, 40, cols, 1), b = make_random(DType::Q8_0, 24, cols, 2);
+        const RandomWeight c = make_random(DType::Q4_K, 17, cols, 3), d = make_random(DType::F16, 9, cols, 4);
+        const Weight wa = wrap(a, level), wb = wrap(b, level), wc = wrap(c, level), wd = wrap(d, level);
+        std::vector<float> ya(size_t(n * 40)), yb(size_t(n * 24)), yc(size_t(n * 17)), yd(size_t(n * 9));
+        const MatmulOut outs[] = {{&wa, ya.data(), 40}, {&wb, yb.data(), 24}, {&wc, yc.data(), 17}, {&wd, yd.data(), 9}};
+        matmul_fused(outs, 4, x.data(), cols, n, pool);
+        for (const auto& o : outs) {
+            std::vector<float> y(size_t(n * o.ldy));
+            matmul(*o.w, x.data(), cols, n, y.data(), o.ldy, pool);
+            EXPECT_EQ(0, std::memcmp(y.data(), o.y, y.size() * 4)) << dtype_name(o.w->w.type);
+        }
+    }
 }
 
 TEST(Matmul, Fp8BlockScaleValidation) {

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 namespace pangolin {
 
@@ -14,6 +15,7 @@ const CpuFeatures& cpu_features() {
         f.fma = __builtin_cpu_supports("fma");
         f.avx512f = __builtin_cpu_supports("avx512f");
         f.avx512bw = __builtin_cpu_supports("avx512bw");
+        f.avx512vl = __builtin_cpu_supports("avx512vl");
         f.avx512vnni = __builtin_cpu_supports("avx512vnni");
         unsigned eax, ebx, ecx, edx;
         __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
@@ -26,14 +28,36 @@ const CpuFeatures& cpu_features() {
     return features;
 }
 
+bool simd_level_supported(SimdLevel level) {
+    const auto& f = cpu_features();
+    switch (level) {
+        case SimdLevel::Scalar: return true;
+        case SimdLevel::Avx2:
+#if defined(PANGOLIN_HAVE_AVX2)
+            return f.avx2 && f.fma && f.f16c;
+#else
+            return false;
+#endif
+        case SimdLevel::Avx512:
+#if defined(PANGOLIN_HAVE_AVX512)
+            return simd_level_supported(SimdLevel::Avx2) && f.avx512f && f.avx512bw && f.avx512vl &&
+                   f.avx512vnni;
+#else
+            return false;
+#endif
+    }
+    return false;
+}
+
 SimdLevel simd_level() {
     static const SimdLevel level = [] {
-        const char* env = std::getenv("PANGOLIN_SIMD");
-        if (env && std::strcmp(env, "scalar") == 0) return SimdLevel::Scalar;
-#if defined(PANGOLIN_HAVE_AVX2)
-        const auto& f = cpu_features();
-        if (f.avx2 && f.fma && f.f16c) return SimdLevel::Avx2;
-#endif
+        SimdLevel cap = SimdLevel::Avx512;
+        if (const char* env = std::getenv("PANGOLIN_SIMD")) {
+            if (std::strcmp(env, "scalar") == 0) cap = SimdLevel::Scalar;
+            else if (std::strcmp(env, "avx2") == 0) cap = SimdLevel::Avx2;
+        }
+        for (SimdLevel l : {SimdLevel::Avx512, SimdLevel::Avx2})
+            if (l <= cap && simd_level_supported(l)) return l;
         return SimdLevel::Scalar;
     }();
     return level;
@@ -42,6 +66,7 @@ SimdLevel simd_level() {
 const char* simd_level_name(SimdLevel level) {
     switch (level) {
         case SimdLevel::Avx2: return "AVX2+FMA+F16C";
+        case SimdLevel::Avx512: return "AVX-512+VNNI";
         default: return "scalar";
     }
 }

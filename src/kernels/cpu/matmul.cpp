@@ -1,6 +1,8 @@
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -34,7 +36,7 @@ void dequant_row_ref(const Weight& w, int64_t r, float* out) {
 
 DequantRowFn dequant_row_fn(DType type, bool fp8_block_scaled, SimdLevel level) {
 #if defined(PANGOLIN_HAVE_AVX2)
-    if (level == SimdLevel::Avx2)
+    if (level >= SimdLevel::Avx2)
         if (auto fn = avx2::dequant_row_fn(type, fp8_block_scaled)) return fn;
 #endif
     (void)type;
@@ -45,7 +47,7 @@ DequantRowFn dequant_row_fn(DType type, bool fp8_block_scaled, SimdLevel level) 
 
 DotF32Fn dot_f32_fn(SimdLevel level) {
 #if defined(PANGOLIN_HAVE_AVX2)
-    if (level == SimdLevel::Avx2) return &avx2::dot_f32;
+    if (level >= SimdLevel::Avx2) return &avx2::dot_f32;
 #endif
     (void)level;
     return &dot_f32_ref;
@@ -55,7 +57,7 @@ Weight make_weight(const TensorView& w, SimdLevel level) {
     require(w.rank() >= 1, "tensor ", w.name, " has no dimensions");
     switch (w.type) {
         case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
-        case DType::Q4_K: case DType::Q6_K: case DType::MXFP4: case DType::Q5_0: case DType::Q5_K: break;
+        case DType::Q5_0: case DType::Q5_K: case DType::Q4_K: case DType::Q6_K: case DType::MXFP4: break;
         case DType::F8_E4M3:
             fail("tensor ", w.name, " is FP8 (F8_E4M3) but has no block scale (weight_scale_inv)");
         default: fail("tensor ", w.name, " has type ", dtype_name(w.type), ", which cannot be used as a weight matrix");
@@ -64,6 +66,7 @@ Weight make_weight(const TensorView& w, SimdLevel level) {
     out.w = w;
     out.dequant = dequant_row_fn(w.type, false, level);
     out.dot = dot_f32_fn(level);
+    out.kernel = gemm_kernel(w.type, level);
     return out;
 }
 
@@ -86,23 +89,73 @@ Weight make_weight_fp8(const TensorView& w, const TensorView& scale, int64_t blo
     return out;
 }
 
-void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
-                 int64_t ldy, int64_t row_begin, int64_t row_end) {
+namespace {
+
+// Quantized activation rows, reused across calls (one per calling thread).
+struct ActBuffer {
+    struct Free {
+        void operator()(uint8_t* p) const { std::free(p); }
+    };
+    std::unique_ptr<uint8_t, Free> data;
+    size_t size = 0;
+    uint8_t* get(size_t n) {
+        if (n > size) {
+            size = std::max(n, size * 2);
+            data.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (size + 63) / 64 * 64)));
+            if (!data) throw std::bad_alloc();
+        }
+        return data.get();
+    }
+};
+
+void matmul_rows_f32(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
+                     int64_t ldy, int64_t row_begin, int64_t row_end) {
     const int64_t cols = w.cols();
     thread_local std::vector<float> row_buf;
-    if (w.w.type == DType::F32) {
-        for (int64_t r = row_begin; r < row_end; ++r) {
-            const float* wr = reinterpret_cast<const float*>(w.w.row(r));
-            for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = w.dot(wr, x + t * x_stride, cols);
-        }
-        return;
-    }
     if (int64_t(row_buf.size()) < cols) row_buf.resize(size_t(cols));
     for (int64_t r = row_begin; r < row_end; ++r) {
-        w.dequant(w, r, row_buf.data());
-        for (int64_t t = 0; t < n_tokens; ++t)
-            y[t * ldy + r] = w.dot(row_buf.data(), x + t * x_stride, cols);
+        const float* wr = reinterpret_cast<const float*>(w.w.row(r));
+        if (w.w.type != DType::F32) {
+            w.dequant(w, r, row_buf.data());
+            wr = row_buf.data();
+        }
+        for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = w.dot(wr, x + t * x_stride, cols);
     }
+}
+
+// The activation rows a weight's kernel reads: x itself (float kernels) or x quantized into
+// `buf` (split over the pool's threads for larger batches).
+const uint8_t* prepare_act(const Weight& w, const float* x, int64_t x_stride, int64_t n, ActBuffer& buf,
+                           int64_t* act_stride, ThreadPool* pool) {
+    const GemmKernel& k = w.kernel;
+    const int64_t cols = w.cols();
+    if (!k.quantize) {
+        *act_stride = x_stride * 4;
+        return reinterpret_cast<const uint8_t*>(x);
+    }
+    const int64_t stride = k.act.row_bytes(cols);
+    uint8_t* act = buf.get(size_t(n * stride));
+    auto quantize = [&](int64_t b, int64_t e, int) {
+        for (int64_t t = b; t < e; ++t) k.quantize(x + t * x_stride, cols, act + t * stride);
+    };
+    if (pool && n >= 8) pool->parallel_for(n, quantize);
+    else quantize(0, n, 0);
+    *act_stride = stride;
+    return act;
+}
+
+// Chunks of 16 rows keep each thread's writes to y on separate cache lines.
+constexpr int64_t k_row_grain = 16;
+
+}  // namespace
+
+void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
+                 int64_t ldy, int64_t row_begin, int64_t row_end) {
+    if (!w.kernel.gemm) return matmul_rows_f32(w, x, x_stride, n_tokens, y, ldy, row_begin, row_end);
+    thread_local ActBuffer buf;
+    int64_t stride = 0;
+    const uint8_t* act = prepare_act(w, x, x_stride, n_tokens, buf, &stride, nullptr);
+    w.kernel.gemm(w.w.data, int64_t(w.w.stride_bytes()), w.cols(), row_begin, row_end, act, stride, n_tokens, y, ldy);
 }
 
 void matvec_rows(const Weight& w, int64_t row0, int64_t n_rows, const float* x, float* y) {
@@ -133,16 +186,63 @@ void matvec_rows_t(const Weight& w, int64_t row0, int64_t n_rows, const float* x
 
 void matmul(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
             int64_t ldy, ThreadPool& pool) {
-    const int64_t rows = w.rows();
-    // Below ~100k multiply-adds a thread hand-off costs more than it saves.
-    if (rows * w.cols() * n_tokens < (int64_t(1) << 17)) {
-        matmul_rows(w, x, x_stride, n_tokens, y, ldy, 0, rows);
-        return;
+    const MatmulOut out{&w, y, ldy};
+    matmul_fused(&out, 1, x, x_stride, n_tokens, pool);
+}
+
+void matmul_fused(const MatmulOut* outs, int n_outs, const float* x, int64_t x_stride, int64_t n_tokens,
+                  ThreadPool& pool) {
+    if (n_outs <= 0 || n_tokens <= 0) return;
+    // activation rows per output: quantized once per distinct format
+    thread_local ActBuffer bufs[4];
+    struct Part {
+        const Weight* w;
+        float* y;
+        int64_t ldy, rows, act_stride;
+        const uint8_t* act;
+    };
+    Part parts[8];
+    require(n_outs <= 8, "internal: matmul_fused takes at most 8 products");
+    int n_formats = 0;
+    int64_t total_rows = 0;
+    for (int i = 0; i < n_outs; ++i) {
+        const Weight& w = *outs[i].w;
+        Part& p = parts[i];
+        p = Part{&w, outs[i].y, outs[i].ldy, w.rows(), 0, nullptr};
+        total_rows += (p.rows + k_row_grain - 1) / k_row_grain * k_row_grain;
+        if (!w.kernel.gemm) continue;
+        bool reuse = false;
+        for (int j = 0; j < i; ++j) {
+            if (parts[j].w->kernel.gemm && parts[j].w->kernel.quantize == w.kernel.quantize &&
+                parts[j].w->cols() == w.cols()) {
+                p.act = parts[j].act;
+                p.act_stride = parts[j].act_stride;
+                reuse = true;
+                break;
+            }
+        }
+        if (reuse) continue;
+        require(n_formats < 4, "internal: matmul_fused takes at most 4 activation formats");
+        p.act = prepare_act(w, x, x_stride, n_tokens, bufs[n_formats], &p.act_stride, &pool);
+        ++n_formats;
     }
-    // Chunks of 16 rows keep each thread's writes to y on separate cache lines.
-    pool.parallel_for(rows, [&](int64_t b, int64_t e, int) {
-        matmul_rows(w, x, x_stride, n_tokens, y, ldy, b, e);
-    }, 16);
+    // rows of all products, in grains of 16 per product, split evenly over the threads
+    pool.parallel_for(total_rows, [&](int64_t b, int64_t e, int) {
+        int64_t base = 0;
+        for (int i = 0; i < n_outs && base < e; ++i) {
+            const Part& p = parts[i];
+            const int64_t span = (p.rows + k_row_grain - 1) / k_row_grain * k_row_grain;
+            const int64_t r0 = std::max<int64_t>(b - base, 0), r1 = std::min<int64_t>(e - base, p.rows);
+            base += span;
+            if (r0 >= r1) continue;
+            const Weight& w = *p.w;
+            if (w.kernel.gemm)
+                w.kernel.gemm(w.w.data, int64_t(w.w.stride_bytes()), w.cols(), r0, r1, p.act, p.act_stride,
+                              n_tokens, p.y, p.ldy);
+            else
+                matmul_rows_f32(w, x, x_stride, n_tokens, p.y, p.ldy, r0, r1);
+        }
+    }, k_row_grain);
 }
 
 }  // namespace pangolin

@@ -10,6 +10,7 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/gemm.h"
 
 namespace pangolin {
 
@@ -20,14 +21,17 @@ using DequantRowFn = void (*)(const Weight& w, int64_t r, float* out);
 // Σ a[i]·b[i] for i < n.
 using DotF32Fn = float (*)(const float* a, const float* b, int64_t n);
 
+
 // A weight matrix as the kernels use it, built once at load: the stored tensor, for
-// block-scaled FP8 its scale grid, and the row decoder chosen for this CPU.
+// block-scaled FP8 its scale grid, and the kernels chosen for this CPU: a row decoder and
+// dot product (embedding lookups, per-head products) and the tiled matrix kernel.
 struct Weight {
     TensorView w;       // [rows, cols], any supported type
     TensorView scale;   // FP8 only: [ceil(rows/bs), ceil(cols/bs)], F32 or E8M0
     int64_t scale_block = 0;
     DequantRowFn dequant = nullptr;
     DotF32Fn dot = nullptr;
+    GemmKernel kernel;  // gemm null: rows are decoded to float32 and dotted (FP8)
 
     int64_t rows() const { return w.rows(); }
     int64_t cols() const { return w.cols(); }
@@ -44,6 +48,18 @@ Weight make_weight_fp8(const TensorView& w, const TensorView& scale, int64_t blo
 // y[t * ldy + r] = Σ_k W[r, k] · x[t * x_stride + k] for t < n_tokens, r < rows.
 void matmul(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
             int64_t ldy, ThreadPool& pool);
+
+// One product of a fused group: y = x · Wᵀ into y with row stride ldy.
+struct MatmulOut {
+    const Weight* w;
+    float* y;
+    int64_t ldy;
+};
+// Several products of the same input in one parallel pass (e.g. q, k and v; gate and up):
+// the input is quantized once per activation format and the rows of all weights are
+// split over the threads together. Results are those of separate matmul() calls.
+void matmul_fused(const MatmulOut* outs, int n_outs, const float* x, int64_t x_stride, int64_t n_tokens,
+                  ThreadPool& pool);
 
 // Single-threaded form over a row range, for callers that split work themselves.
 void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,

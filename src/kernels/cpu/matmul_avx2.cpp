@@ -73,6 +73,28 @@ void dequant_q4_0(const Weight& w, int64_t r, float* out) {
     }
 }
 
+void dequant_q5_0(const Weight& w, int64_t r, float* out) {
+    const auto* b = reinterpret_cast<const BlockQ5_0*>(w.w.row(r));
+    const int64_t nb = w.cols() / k_q5_0_elems;
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    for (int64_t i = 0; i < nb; ++i, out += 32) {
+        const __m256 d = _mm256_set1_ps(_cvtsh_ss(b[i].d));
+        uint32_t qh;
+        std::memcpy(&qh, b[i].qh, 4);
+        // byte j = 0xFF where bit j of qh is set
+        __m256i bits = _mm256_shuffle_epi8(_mm256_set1_epi32(int(qh)),
+                                           _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
+                                                              0x0202020202020202, 0x0303030303030303));
+        bits = _mm256_cmpeq_epi8(_mm256_or_si256(bits, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi64x(-1));
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].qs));
+        const __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), mask), _mm_and_si128(q, mask));
+        // q5 - 16: the nibble, with 0xF0 (−16) where the fifth bit is clear
+        const __m256i v = _mm256_or_si256(nib, _mm256_andnot_si256(bits, _mm256_set1_epi8(char(0xF0))));
+        store_i8x16_scaled(_mm256_castsi256_si128(v), d, out);
+        store_i8x16_scaled(_mm256_extracti128_si256(v, 1), d, out + 16);
+    }
+}
+
 void dequant_mxfp4(const Weight& w, int64_t r, float* out) {
     const auto* b = reinterpret_cast<const BlockMXFP4*>(w.w.row(r));
     const int64_t nb = w.cols() / k_mxfp4_elems;
@@ -187,6 +209,7 @@ DequantRowFn dequant_row_fn(DType type, bool fp8_block_scaled) {
         case DType::BF16: return &dequant_bf16;
         case DType::Q8_0: return &dequant_q8_0;
         case DType::Q4_0: return &dequant_q4_0;
+        case DType::Q5_0: return &dequant_q5_0;
         case DType::MXFP4: return &dequant_mxfp4;
         case DType::Q4_K: return &dequant_q4_k;
         case DType::Q6_K: return &dequant_q6_k;

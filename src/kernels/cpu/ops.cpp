@@ -5,8 +5,29 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "kernels/cpu/attention_kernel.h"
+#include "kernels/cpu/gemm.h"
 
 namespace pangolin {
+
+namespace {
+
+// Rows [0, n_rows) of `work` as one call, or split over the pool when there is enough work.
+template <class F>
+void for_rows(ThreadPool* pool, int64_t n_rows, int64_t row_cost, F&& work) {
+    if (pool && pool->size() > 1 && n_rows > 1 && n_rows * row_cost >= (1 << 15))
+        pool->parallel_for(n_rows, [&](int64_t b, int64_t e, int) { work(b, e); });
+    else
+        work(0, n_rows);
+}
+
+}  // namespace
+
+void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64_t n_tokens,
+              double eps, float* out, int64_t out_stride, ThreadPool* pool) {
+    for_rows(pool, n_tokens, n, [&](int64_t t0, int64_t t1) { rms_norm(x + t0 * x_stride, x_stride, w, n, t1 - t0, eps,
+                                                                        out + t0 * out_stride, out_stride); });
+}
 
 void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64_t n_tokens,
               double eps, float* out, int64_t out_stride) {
@@ -24,18 +45,34 @@ void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64
     }
 }
 
-void add_inplace(float* x, const float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+void add_inplace(float* x, const float* y, int64_t n, ThreadPool* pool) {
+    constexpr int64_t chunk = 4096;
+    for_rows(pool, (n + chunk - 1) / chunk, chunk, [&](int64_t c0, int64_t c1) {
+        for (int64_t i = c0 * chunk, e = std::min(n, c1 * chunk); i < e; ++i) x[i] += y[i];
+    });
+}
+
+void silu_mul_row_ref(const float* g, const float* u, int64_t n, float* o) {
+    for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+SiluMulRowFn silu_mul_row_fn(SimdLevel level) {
+#if defined(PANGOLIN_HAVE_AVX512)
+    if (level == SimdLevel::Avx512) return &avx512::silu_mul_row;
+#endif
+#if defined(PANGOLIN_HAVE_AVX2)
+    if (level >= SimdLevel::Avx2) return &avx2::silu_mul_row;
+#endif
+    (void)level;
+    return &silu_mul_row_ref;
 }
 
 void silu_mul(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n,
-              int64_t n_tokens, float* out, int64_t out_stride) {
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const float* g = gate + t * gate_stride;
-        const float* u = up + t * up_stride;
-        float* o = out + t * out_stride;
-        for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-    }
+              int64_t n_tokens, float* out, int64_t out_stride, ThreadPool* pool) {
+    const SiluMulRowFn row = silu_mul_row_fn(simd_level());
+    for_rows(pool, n_tokens, n * 8, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) row(gate + t * gate_stride, up + t * up_stride, n, out + t * out_stride);
+    });
 }
 
 void softmax_inplace(float* x, int64_t n) {
@@ -118,7 +155,13 @@ RopeTable make_rope_table(const RopeConfig& rope) {
 }
 
 void apply_rope(const RopeTable& table, float* x, int64_t n_tokens, int64_t token_stride,
-                int64_t n_heads, int64_t head_stride, const int32_t* pos) {
+                int64_t n_heads, int64_t head_stride, const int32_t* pos, ThreadPool* pool) {
+    if (pool) {
+        for_rows(pool, n_tokens, n_heads * table.n_dims * 4, [&](int64_t t0, int64_t t1) {
+            apply_rope(table, x + t0 * token_stride, t1 - t0, token_stride, n_heads, head_stride, pos + t0, nullptr);
+        });
+        return;
+    }
     const int64_t pairs = table.n_dims / 2;
     std::vector<float> cs(static_cast<size_t>(pairs)), sn(static_cast<size_t>(pairs));
     for (int64_t t = 0; t < n_tokens; ++t) {
@@ -151,40 +194,55 @@ void attention(const AttentionShape& s, const float* q, int64_t q_stride, float*
                const int32_t* const* block_tables, const int32_t* n_visible, ThreadPool& pool) {
     const int64_t group = s.n_head / s.n_head_kv;
     const int64_t bs = kv.block_size;
-    int64_t work = 0;
-    for (int64_t t = 0; t < n_tokens; ++t) work += int64_t(n_visible[t]) * (s.dk + s.dv) * s.n_head;
-    auto body = [&](int64_t begin, int64_t end, int) {
-        thread_local std::vector<float> scores;
-        thread_local std::vector<double> acc;
-        acc.resize(size_t(s.dv));
+    // Jobs: runs of consecutive tokens of one sequence (same block table), ~64 query rows
+    // each, times the KV heads. A job's query rows are its tokens' heads of that KV head.
+    const int64_t tokens_per_job = std::max<int64_t>(1, 64 / group);
+    std::vector<std::pair<int64_t, int64_t>> runs;
+    for (int64_t t = 0; t < n_tokens;) {
+        int64_t e = t + 1;
+        while (e < n_tokens && e - t < tokens_per_job && block_tables[e] == block_tables[t]) ++e;
+        runs.emplace_back(t, e);
+        t = e;
+    }
+    const AttnFn kernel = attention_fn(simd_level());
+    pool.parallel_for(int64_t(runs.size()) * s.n_head_kv, [&](int64_t begin, int64_t end, int) {
+        thread_local std::vector<const float*> qp, kp, vp;
+        thread_local std::vector<float*> op;
+        thread_local std::vector<int32_t> nv;
         for (int64_t job = begin; job < end; ++job) {
-            const int64_t t = job / s.n_head, h = job % s.n_head, g = h / group;
-            const int64_t n = n_visible[t];
-            const int32_t* table = block_tables[t];
-            const float* qh = q + t * q_stride + h * s.dk;
-            if (int64_t(scores.size()) < n) scores.resize(size_t(n));
-            for (int64_t j = 0; j < n; ++j) {
-                const int64_t slot = int64_t(table[j / bs]) * bs + j % bs;
-                const float* kr = kv.k + slot * kv.k_stride + g * s.dk;
-                float d = 0;
-                for (int64_t i = 0; i < s.dk; ++i) d += qh[i] * kr[i];
-                scores[size_t(j)] = d * s.scale;
+            const auto [t0, t1] = runs[size_t(job / s.n_head_kv)];
+            const int64_t g = job % s.n_head_kv;
+            qp.clear(), op.clear(), nv.clear();
+            int64_t n_pos = 0;
+            for (int64_t t = t0; t < t1; ++t) {
+                for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+                    qp.push_back(q + t * q_stride + h * s.dk);
+                    op.push_back(out + t * out_stride + h * s.dv);
+                    nv.push_back(n_visible[t]);
+                }
+                n_pos = std::max<int64_t>(n_pos, n_visible[t]);
             }
-            softmax_inplace(scores.data(), n);
-            std::fill(acc.begin(), acc.end(), 0.0);
-            for (int64_t j = 0; j < n; ++j) {
-                const int64_t slot = int64_t(table[j / bs]) * bs + j % bs;
-                const float* vr = kv.v + slot * kv.v_stride + g * s.dv;
-                const double w = scores[size_t(j)];
-                for (int64_t i = 0; i < s.dv; ++i) acc[size_t(i)] += w * double(vr[i]);
+            const int32_t* table = block_tables[t0];
+            kp.resize(size_t(n_pos)), vp.resize(size_t(n_pos));
+            for (int64_t p = 0; p < n_pos; ++p) {
+                const int64_t slot = int64_t(table[p / bs]) * bs + p % bs;
+                kp[size_t(p)] = kv.k + slot * kv.k_stride + g * s.dk;
+                vp[size_t(p)] = kv.v + slot * kv.v_stride + g * s.dv;
             }
-            float* o = out + t * out_stride + h * s.dv;
-            for (int64_t i = 0; i < s.dv; ++i) o[i] = float(acc[size_t(i)]);
+            AttnJob j;
+            j.n_q = int64_t(qp.size());
+            j.q = qp.data();
+            j.out = op.data();
+            j.n_vis = nv.data();
+            j.n_pos = n_pos;
+            j.k = kp.data();
+            j.v = vp.data();
+            j.dk = s.dk;
+            j.dv = s.dv;
+            j.scale = s.scale;
+            kernel(j);
         }
-    };
-    // Below ~100k multiply-adds a thread hand-off costs more than it saves.
-    if (work < (int64_t(1) << 17)) body(0, n_tokens * s.n_head, 0);
-    else pool.parallel_for(n_tokens * s.n_head, body);
+    });
 }
 
 }  // namespace pangolin
