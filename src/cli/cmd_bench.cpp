@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "formats/gguf.h"
 #include "kernels/cpu/membw.h"
+#include "cli/common.h"
 #include "model/registry.h"
 #include "runtime/session.h"
 
@@ -25,8 +26,9 @@ namespace pangolin::cli {
 namespace {
 
 struct BenchOptions {
-    std::string model, output = "md";
-    int n_prompt = 512, n_gen = 128, threads = 0, reps = 5;
+    ModelOptions model;
+    std::string output = "md";
+    int n_prompt = 512, n_gen = 128, reps = 5;
     bool membw = false;
 };
 
@@ -98,16 +100,18 @@ std::string human_bytes(double b) {
 
 Runner add_bench(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
-    app.add_option("-m,--model", o->model, "GGUF file or Hugging Face folder");
+    app.add_option("-m,--model", o->model.path, "GGUF file or Hugging Face folder");
+    app.add_flag("--ep", o->model.expert_parallel, "Expert parallelism under mpirun (see run --help)");
+    app.add_flag("--tp", o->model.tensor_parallel, "Tensor parallelism under mpirun (see run --help)");
     app.add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens evaluated in one batch (0: skip pp)")
         ->check(CLI::NonNegativeNumber);
     app.add_option("-n,--n-gen", o->n_gen, "Tokens generated one at a time (0: skip tg)")->check(CLI::NonNegativeNumber);
-    app.add_option("-t,--threads", o->threads, "Worker threads (default: all cores)");
+    app.add_option("-t,--threads", o->model.threads, "Worker threads (default: all cores)");
     app.add_option("-r,--repetitions", o->reps, "Repetitions of each test (default 5)")->check(CLI::PositiveNumber);
     app.add_option("-o,--output", o->output, "Output format: md (default) or json")->check(CLI::IsMember({"md", "json"}));
     app.add_flag("--membw", o->membw, "Only measure the memory read bandwidth");
     return [o]() {
-        const int threads = o->threads > 0 ? o->threads : ThreadPool::default_threads();
+        const int threads = o->model.threads > 0 ? o->model.threads : ThreadPool::default_threads();
         if (o->membw) {
             ThreadPool pool(threads);
             const double bw = measure_read_bandwidth(pool);
@@ -117,10 +121,9 @@ Runner add_bench(CLI::App& app) {
                 std::printf("memory read bandwidth: %.2f GB/s (%d threads)\n", bw / 1e9, threads);
             return 0;
         }
-        require(!o->model.empty(), "bench needs -m MODEL (or --membw)");
-        LoadOptions lo;
-        lo.n_threads = threads;
-        auto model = load_model(o->model, lo);
+        require(!o->model.path.empty(), "bench needs -m MODEL (or --membw)");
+        auto model = load_model_for_cli(o->model);
+        if (follow_if_not_root(*model)) return 0;
         const ModelConfig& c = model->config();
         const double membw = measure_read_bandwidth(model->pool());
         const double model_bytes = double(model->source().tensor_bytes());
@@ -172,7 +175,7 @@ Runner add_bench(CLI::App& app) {
             const double bytes_per_token = r.n_prompt > 0 ? model_bytes / r.n_prompt : tg_bytes;
             const double bw = bytes_per_token * mean(ts);
             out.push_back({
-                {"model_filename", o->model},
+                {"model_filename", o->model.path},
                 {"model_type", model_type},
                 {"model_size", int64_t(model_bytes)},
                 {"model_n_params", n_params},
@@ -195,6 +198,7 @@ Runner add_bench(CLI::App& app) {
         }
         if (o->output == "json") {
             std::printf("%s\n", out.dump(2).c_str());
+            finish_parallel(*model);
             return 0;
         }
         std::printf("| model | size | params | backend | threads | test | t/s | BW %% |\n");
@@ -208,6 +212,7 @@ Runner add_bench(CLI::App& app) {
         }
         std::printf("\nmemory read bandwidth %.2f GB/s; decode reads %s of weights per token (limit %.1f t/s)\n",
                     membw / 1e9, human_bytes(tg_bytes).c_str(), membw / tg_bytes);
+        finish_parallel(*model);
         return 0;
     };
 }

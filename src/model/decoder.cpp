@@ -90,7 +90,13 @@ void DecoderModel::send_step(const Batch& batch, KvCache& cache) {
 void DecoderModel::follow() {
     if (!comm_->distributed() || comm_->rank() == 0) return;
     for (;;) {
+        // Time spent waiting for the next step is idle time, not communication.
+        const double before = comm_->stats().seconds;
+        const auto t0 = std::chrono::steady_clock::now();
         const std::vector<int64_t> m = receive_message(*comm_);
+        const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        comm_->mutable_stats().seconds = before;
+        comm_->mutable_stats().idle_seconds += waited;
         size_t at = 0;
         auto next = [&] {
             if (at >= m.size()) comm_->abort(1, "malformed step message from rank 0");

@@ -18,6 +18,7 @@ struct CommStats {
     uint64_t bytes_sent = 0;
     uint64_t messages = 0;
     double seconds = 0;  // wall time inside collectives (including waiting for slower ranks)
+    double idle_seconds = 0;  // followers: waiting for rank 0's next step (not counted above)
 };
 
 class Communicator {
@@ -44,6 +45,7 @@ public:
     [[noreturn]] virtual void abort(int code, const std::string& message) = 0;
 
     const CommStats& stats() const { return stats_; }
+    CommStats& mutable_stats() { return stats_; }
 
 protected:
     CommStats stats_;
