@@ -310,8 +310,14 @@ void handle_generation(ServerState& st, const httplib::Request& req, httplib::Re
     if (!p.stream) {
         ChannelEvent ev;
         std::vector<OutputDelta> deltas;
-        while (!job->all_finished())
-            if (job->channel->pop(ev, std::chrono::milliseconds(1000))) job->apply(ev, deltas);
+        while (!job->all_finished()) {
+            if (job->channel->pop(ev, std::chrono::milliseconds(200))) job->apply(ev, deltas);
+            else if (server_stopping()) {
+                job->cancel_all();
+                send_error(res, 503, "the server is shutting down");
+                return;
+            }
+        }
         if (const std::string err = job->error(); !err.empty()) {
             send_error(res, 500, "generation failed: " + err);
             return;
@@ -342,7 +348,7 @@ void handle_generation(ServerState& st, const httplib::Request& req, httplib::Re
                 }
             }
             ChannelEvent ev;
-            if (!job->channel->pop(ev, std::chrono::milliseconds(200))) return sink.is_writable();
+            if (!job->channel->pop(ev, std::chrono::milliseconds(200))) return sink.is_writable() && !server_stopping();
             for (const auto& c : job->stream_chunks(ev))
                 if (!send(c)) return false;
             if (job->all_finished()) {

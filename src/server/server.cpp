@@ -18,8 +18,10 @@ namespace pangolin::server {
 namespace {
 
 std::atomic<httplib::Server*> g_server{nullptr};
+std::atomic<bool> g_stopping{false};
 
 void on_signal(int) {
+    g_stopping = true;
     if (auto* s = g_server.load()) s->stop();
 }
 
@@ -118,6 +120,8 @@ void load(ServerState& st) {
 }
 
 }  // namespace
+
+bool server_stopping() { return g_stopping.load(); }
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
     res.status = status;

@@ -32,6 +32,9 @@ struct ServerState {
     std::atomic<int64_t> http_requests{0}, http_errors{0};
 };
 
+// Set when the server begins to shut down: handlers stop waiting for generations.
+bool server_stopping();
+
 // {"error": {"message", "type", "code"}} with the status set.
 void send_error(httplib::Response& res, int status, const std::string& message);
 
