@@ -18,12 +18,13 @@
 #include "kernels/cpu/gemm.h"
 
 #define PG_F512 1
+#define PG_GEMV_STEP_BYTES 16384
 #define PG_RM_32 4
 #define PG_RN_32 4
 #define PG_RM_K 2
 #define PG_RN_K 4
 #define PG_RM_F 4
-#define PG_RN_F 6
+#define PG_RN_F 3
 
 // GCC 12 reports the _mm512_undefined_ps() inside its own conversion intrinsics as
 // uninitialized (a false positive in avx512fintrin.h).
@@ -214,7 +215,8 @@ struct Tile32Z {
             tb.data = static_cast<Step*>(std::aligned_alloc(64, size_t(steps) * sizeof(Step)));
         }
         Step* buf = tb.data;
-        for (int64_t s = 0; s < steps; ++s) {
+        const bool compact = steps * int64_t(sizeof(Step)) > PG_GEMV_STEP_BYTES;
+        for (int64_t s = 0; s < (compact ? 0 : steps); ++s) {
             const bool tail = 2 * s + 1 == nb;
             buf[s].xq = load_x(act + 64 * s, tail);
             buf[s].xc = x_corr(buf[s].xq);
@@ -224,14 +226,25 @@ struct Tile32Z {
         for (int64_t r = r0; r < r1; ++r) {
             const uint8_t* row = w + r * w_stride;
             __m512 acc = _mm512_setzero_ps();
-            for (int64_t s = 0; s < full; ++s) {
-                const uint8_t* blk = row + 2 * s * D::bytes;
-                _mm_prefetch(reinterpret_cast<const char*>(blk + 768), _MM_HINT_T0);
-                acc = update(acc, D::u2(blk, blk + D::bytes), dw2(blk, false), buf[s].xq, buf[s].xc, buf[s].dx);
+            if (compact) {
+                // long rows: the activation side is recomputed per step (it would not stay in L1)
+                for (int64_t s = 0; s < full; ++s) {
+                    const uint8_t* blk = row + 2 * s * D::bytes;
+                    _mm_prefetch(reinterpret_cast<const char*>(blk + 768), _MM_HINT_T0);
+                    const __m512i xq = load_x(act + 64 * s, false);
+                    acc = update(acc, D::u2(blk, blk + D::bytes), dw2(blk, false), xq, x_corr(xq), dx2(ad, 2 * s, false));
+                }
+            } else {
+                for (int64_t s = 0; s < full; ++s) {
+                    const uint8_t* blk = row + 2 * s * D::bytes;
+                    _mm_prefetch(reinterpret_cast<const char*>(blk + 768), _MM_HINT_T0);
+                    acc = update(acc, D::u2(blk, blk + D::bytes), dw2(blk, false), buf[s].xq, buf[s].xc, buf[s].dx);
+                }
             }
             if (full < steps) {
                 const uint8_t* blk = row + 2 * full * D::bytes;
-                acc = update(acc, D::u1(blk), dw2(blk, true), buf[full].xq, buf[full].xc, buf[full].dx);
+                const __m512i xq = load_x(act + 64 * full, true);
+                acc = update(acc, D::u1(blk), dw2(blk, true), xq, x_corr(xq), dx2(ad, 2 * full, true));
             }
             y[r] = hsum16(acc);
         }
