@@ -422,14 +422,15 @@ double peak_burst(bool int8, int64_t iters) {
     return burst(iters, _mm512_set1_ps(1.0f), [&](__m512 a) { return _mm512_fmadd_ps(a, m, c); }, 32.0);
 }
 
+#include "kernels/cpu/gemm_avx512_x4.inc"
+
 GemmKernel gemm_kernel(DType type) {
     GemmKernel g = make_kernel_256(type);
-    constexpr int RMV = 1;  // rows per step for a single token: one sequential stream
     switch (type) {
-        case DType::Q8_0: g.gemm = &gemm_driver<Tile32Z<ZQ8_0>, 4, 4, RMV>; break;
-        case DType::Q4_0: g.gemm = &gemm_driver<Tile32Z<ZQ4_0>, 4, 4, RMV>; break;
-        case DType::Q5_0: g.gemm = &gemm_driver<Tile32Z<ZQ5_0>, 4, 4, RMV>; break;
-        case DType::MXFP4: g.gemm = &gemm_driver<Tile32Z<ZMxfp4>, 4, 4, RMV>; break;
+        case DType::Q8_0: g.gemm = &X4<ZQ8_0>::gemm; break;
+        case DType::Q4_0: g.gemm = &X4<ZQ4_0>::gemm; break;
+        case DType::Q5_0: g.gemm = &X4<ZQ5_0>::gemm; break;
+        case DType::MXFP4: g.gemm = &X4<ZMxfp4>::gemm; break;
         case DType::Q4_K: g.gemm = &gemm_driver<TileQ4KZ, 2, 4, 1>; break;
         case DType::Q6_K: g.gemm = &gemm_driver<TileQ6KZ, 2, 4, 1>; break;
         default: break;
