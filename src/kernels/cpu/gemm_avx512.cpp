@@ -21,8 +21,8 @@
 #define PG_RN_32 4
 #define PG_RM_K 2
 #define PG_RN_K 4
-#define PG_RM_F 4
-#define PG_RN_F 3
+#define PG_RM_F 6
+#define PG_RN_F 2
 
 // GCC 12 reports the _mm512_undefined_ps() inside its own conversion intrinsics as
 // uninitialized (a false positive in avx512fintrin.h).
