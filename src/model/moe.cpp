@@ -105,26 +105,57 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
     std::vector<std::vector<int64_t>> routed(static_cast<size_t>(ne));
     for (int64_t s = 0; s < n * k; ++s) routed[size_t(ids[size_t(s)])].push_back(s);
 
-    // each expert runs once over its tokens; results land in per-slot rows
+    // each expert runs once over its tokens; results land in per-slot rows. All gate/up
+    // products (routed and shared experts) run in one parallel pass, all down products in
+    // another: a decode step costs two dispatches, not two per expert.
     float* expert_out = ctx.scratch(n * k * d);  // [n, k, d]
-    int64_t max_m = 0;
-    for (const auto& r : routed) max_m = std::max<int64_t>(max_m, int64_t(r.size()));
     const int64_t ff = w.n_ff;
-    float* xin = ctx.scratch(max_m * d);
-    float* gate = ctx.scratch(max_m * ff);
-    float* up = ctx.scratch(max_m * ff);
-    float* y = ctx.scratch(max_m * d);
+    struct Run {
+        int64_t e, m;
+        const float* xin;
+        float *gate, *up, *y;
+    };
+    std::vector<Run> runs;
     for (int64_t e = 0; e < ne; ++e) {
         const auto& slots = routed[size_t(e)];
         if (slots.empty()) continue;
         require(w.gate[size_t(e)].valid(), "expert ", e, " is routed to but not loaded on this process");
-        const int64_t m = int64_t(slots.size());
-        for (int64_t i = 0; i < m; ++i) std::memcpy(xin + i * d, h + (slots[size_t(i)] / k) * d, size_t(d) * 4);
-        const MatmulOut gate_up[] = {{&w.gate[size_t(e)], gate, ff}, {&w.up[size_t(e)], up, ff}};
-        matmul_fused(gate_up, 2, xin, d, m, pool);
-        silu_mul(gate, ff, up, ff, ff, m, gate, ff, &pool);
-        matmul(w.down[size_t(e)], gate, ff, m, y, d, pool);
-        for (int64_t i = 0; i < m; ++i) std::memcpy(expert_out + slots[size_t(i)] * d, y + i * d, size_t(d) * 4);
+        Run r{e, int64_t(slots.size()), nullptr, nullptr, nullptr, nullptr};
+        if (r.m == 1) {
+            r.xin = h + (slots[0] / k) * d;
+        } else {
+            float* xin = ctx.scratch(r.m * d);
+            for (int64_t i = 0; i < r.m; ++i) std::memcpy(xin + i * d, h + (slots[size_t(i)] / k) * d, size_t(d) * 4);
+            r.xin = xin;
+        }
+        r.gate = ctx.scratch(r.m * ff);
+        r.up = ctx.scratch(r.m * ff);
+        r.y = ctx.scratch(r.m * d);
+        runs.push_back(r);
+    }
+    const int64_t sff = w.shared ? w.shared->gate.rows() : 0;
+    float* s_gate = w.shared ? ctx.scratch(n * sff) : nullptr;
+    float* s_up = w.shared ? ctx.scratch(n * sff) : nullptr;
+    float* s_out = w.shared ? ctx.scratch(n * d) : nullptr;
+    std::vector<MatmulJob> jobs;
+    for (const Run& r : runs) {
+        jobs.push_back({&w.gate[size_t(r.e)], r.xin, d, r.m, r.gate, ff});
+        jobs.push_back({&w.up[size_t(r.e)], r.xin, d, r.m, r.up, ff});
+    }
+    if (w.shared) {
+        jobs.push_back({&w.shared->gate, h, d, n, s_gate, sff});
+        jobs.push_back({&w.shared->up, h, d, n, s_up, sff});
+    }
+    matmul_jobs(jobs.data(), int(jobs.size()), pool);
+    for (const Run& r : runs) silu_mul(r.gate, ff, r.up, ff, ff, r.m, r.gate, ff, &pool);
+    if (w.shared) silu_mul(s_gate, sff, s_up, sff, sff, n, s_gate, sff, &pool);
+    jobs.clear();
+    for (const Run& r : runs) jobs.push_back({&w.down[size_t(r.e)], r.gate, ff, r.m, r.y, d});
+    if (w.shared) jobs.push_back({&w.shared->down, s_gate, sff, n, s_out, d});
+    matmul_jobs(jobs.data(), int(jobs.size()), pool);
+    for (const Run& r : runs) {
+        const auto& slots = routed[size_t(r.e)];
+        for (int64_t i = 0; i < r.m; ++i) std::memcpy(expert_out + slots[size_t(i)] * d, r.y + i * d, size_t(d) * 4);
     }
 
     // weighted sum in routing order (deterministic, independent of the batch)
@@ -137,11 +168,7 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
             for (int64_t i = 0; i < d; ++i) o[i] += wt * src[i];
         }
     }
-    if (w.shared) {
-        float* s = ctx.scratch(n * d);
-        swiglu_ffn(*w.shared, ctx, h, n, s);
-        add_inplace(out, s, n * d, &pool);
-    }
+    if (w.shared) add_inplace(out, s_out, n * d, &pool);
 }
 
 }  // namespace pangolin
