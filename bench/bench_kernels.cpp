@@ -1,6 +1,7 @@
 // Kernel micro-benchmarks (Google Benchmark), each reported against a ceiling measured on
 // this machine at start-up:
-//   gemv/<type>/<threads>   one token × a weight matrix far larger than the caches (decode):
+//   gemv/<type>/<threads>/<cols>  one token × a 256 MB weight matrix (decode), rows of 1536
+//                           and 8960 values (R1-Distill-Qwen-1.5B's hidden and FFN widths):
 //                           GB/s of weights read and bw_pct of the measured read bandwidth
 //   gemm/<type>/<threads>   512 tokens × an [8960, 1536] matrix (R1-Distill-Qwen-1.5B's ffn_up):
 //                           GOP/s (2 per multiply-add) and peak_pct of the measured FMA
@@ -108,7 +109,7 @@ Weight wrap(DType type, int64_t rows, int64_t cols, const std::vector<uint8_t>& 
 
 void BM_gemv(benchmark::State& state, DType type) {
     const int threads = int(state.range(0));
-    const int64_t cols = 4096;
+    const int64_t cols = state.range(1);
     const int64_t rows = (int64_t(256) << 20) / int64_t(dtype_row_bytes(type, cols));  // 256 MB
     const auto bytes = random_weights(type, rows, cols);
     const Weight w = wrap(type, rows, cols, bytes);
@@ -162,7 +163,8 @@ void BM_quantize_act(benchmark::State& state) {
 
 #define PG_TYPES(X) X(f32, F32) X(f16, F16) X(bf16, BF16) X(q8_0, Q8_0) X(q4_0, Q4_0) X(q5_0, Q5_0) \
     X(q4_k, Q4_K) X(q6_k, Q6_K) X(mxfp4, MXFP4)
-#define PG_GEMV(name, type) BENCHMARK_CAPTURE(BM_gemv, name, DType::type)->Arg(1)->Arg(2)->UseRealTime();
+#define PG_GEMV(name, type) \
+    BENCHMARK_CAPTURE(BM_gemv, name, DType::type)->ArgsProduct({{1, 2}, {1536, 8960}})->UseRealTime();
 #define PG_GEMM(name, type) BENCHMARK_CAPTURE(BM_gemm, name, DType::type)->Arg(1)->Arg(2)->UseRealTime();
 PG_TYPES(PG_GEMV)
 PG_TYPES(PG_GEMM)

@@ -79,12 +79,18 @@ fi
 results="$dir/compare-$(date +%Y%m%d-%H%M%S).jsonl"
 : > "$results"
 run_llama() {
-  "$peer/llama-bench" -m "$1" -t "$threads" -p 512 -n 128 -r "$reps" -o json 2>/dev/null |
+  local out
+  out="$("$peer/llama-bench" -m "$1" -t "$threads" -p 512 -n 128 -r "$reps" -o json 2>/dev/null)" ||
+    { echo "warning: llama-bench failed on $1 (round $2); skipped" >&2; return 0; }
+  echo "$out" |
     jq -c --arg round "$2" --arg case "$3" --argjson ci "$4" '.[] | {engine: "llama.cpp", round: $round, case: $case, ci: $ci,
         test: (if .n_prompt > 0 then "pp512" else "tg128" end), ts: .avg_ts, sd: .stddev_ts}' >> "$results"
 }
 run_pangolin() {
-  "$pangolin" -q bench -m "$1" -t "$threads" -p 512 -n 128 -r "$reps" -o json |
+  local out
+  out="$("$pangolin" -q bench -m "$1" -t "$threads" -p 512 -n 128 -r "$reps" -o json)" ||
+    { echo "warning: pangolin bench failed on $1 (round $2); skipped" >&2; return 0; }
+  echo "$out" |
     jq -c --arg round "$2" --arg case "$3" --argjson ci "$4" '.[] | {engine: "pangolin", round: $round, case: $case, ci: $ci,
         test: (if .n_prompt > 0 then "pp512" else "tg128" end), ts: .avg_ts, sd: .stddev_ts,
         bytes: .weight_bytes_per_token, membw: .membw_gbs}' >> "$results"
@@ -113,15 +119,24 @@ echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(npr
 echo
 echo "| model | type | pp512 llama.cpp | pp512 Pangolin | ratio | tg128 llama.cpp | tg128 Pangolin | ratio | BW limit t/s | tg % of limit (llama.cpp / Pangolin) |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+# The bandwidth limit uses the best read bandwidth measured during the whole run (the
+# machine's capability; single measurements dip when other work shares the memory bus).
 jq -s -r '
-  def mean: add / length;
+  def mean: if length == 0 then null else add / length end;
+  def r1: if . == null then "n/a" else (. * 10 | round / 10 | tostring) end;
+  def ratio($a; $b): if $a == null or $b == null then "n/a" else ($a / $b * 100 | round / 100 | tostring) end;
+  ([.[] | select(.engine == "pangolin") | .membw] | max) as $membw |
   group_by(.ci) | map(
     . as $rows |
     ($rows[0].case | split(" ")) as $c |
     def ts($e; $t): [$rows[] | select(.engine == $e and .test == $t) | .ts] | mean;
-    ([$rows[] | select(.engine == "pangolin" and .test == "tg128") | .membw * 1e9 / .bytes] | mean) as $limit |
+    ([$rows[] | select(.engine == "pangolin" and .test == "tg128") | .bytes] | if length == 0 then null else .[0] end) as $bytes |
+    (if $bytes == null or $membw == null then null else $membw * 1e9 / $bytes end) as $limit |
     [ts("llama.cpp"; "pp512"), ts("pangolin"; "pp512"), ts("llama.cpp"; "tg128"), ts("pangolin"; "tg128")] as $v |
-    "| \($c[0]) | \($c[1]) | \($v[0]*10|round/10) | \($v[1]*10|round/10) | \($v[1]/$v[0]*100|round/100) | \($v[2]*10|round/10) | \($v[3]*10|round/10) | \($v[3]/$v[2]*100|round/100) | \($limit*10|round/10) | \($v[2]/$limit*100|round)% / \($v[3]/$limit*100|round)% |"
+    def pct($x): if $x == null or $limit == null then "n/a" else "\($x / $limit * 100 | round)%" end;
+    "| \($c[0]) | \($c[1]) | \($v[0]|r1) | \($v[1]|r1) | \(ratio($v[1]; $v[0])) | \($v[2]|r1) | \($v[3]|r1) | \(ratio($v[3]; $v[2])) | \($limit|r1) | \(pct($v[2])) / \(pct($v[3])) |"
   ) | .[]' "$results"
+echo
+jq -s -r '"read bandwidth: best \([.[] | select(.engine == "pangolin") | .membw] | max * 10 | round / 10) GB/s, lowest \([.[] | select(.engine == "pangolin") | .membw] | min * 10 | round / 10) GB/s during the run"' "$results"
 echo
 echo "raw results: $results" >&2

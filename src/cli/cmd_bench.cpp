@@ -154,7 +154,10 @@ Runner add_bench(CLI::App& app) {
         if (o->n_prompt > 0) {
             TestResult r;
             r.n_prompt = o->n_prompt;
-            run_pp();  // warm-up
+            // warm-up, twice: the first run sizes the scratch arena, whose consolidated block
+            // the second run touches (llama.cpp allocates its buffers up front instead)
+            run_pp();
+            run_pp();
             for (int i = 0; i < o->reps; ++i) r.seconds.push_back(run_pp());
             results.push_back(r);
         }

@@ -105,30 +105,68 @@ namespace {
 
 // Runs every expert over the rows routed to it: rows[i] (a pointer to d floats) goes through
 // expert experts[i]; its output lands at outs[i]. Each expert runs once, over all its rows.
+// All gate/up products (routed experts and, when given, the shared expert over its n_shared
+// rows at shared_in → shared_out) run in one parallel pass and all down products in another:
+// a decode step costs two dispatches, not two per expert.
 void run_experts(const MoeWeights& w, ForwardContext& ctx, const std::vector<int32_t>& experts,
-                 const std::vector<const float*>& rows, const std::vector<float*>& outs, int64_t d) {
+                 const std::vector<const float*>& rows, const std::vector<float*>& outs, int64_t d,
+                 const FfnWeights* shared = nullptr, const float* shared_in = nullptr, int64_t n_shared = 0,
+                 float* shared_out = nullptr) {
     const int64_t ne = w.router.n_expert, ff = w.n_ff;
     std::vector<std::vector<size_t>> by_expert(static_cast<size_t>(ne));
     for (size_t i = 0; i < experts.size(); ++i) by_expert[size_t(experts[i])].push_back(i);
-    int64_t max_m = 0;
-    for (const auto& r : by_expert) max_m = std::max<int64_t>(max_m, int64_t(r.size()));
-    if (max_m == 0) return;
-    float* xin = ctx.scratch(max_m * d);
-    float* gate = ctx.scratch(max_m * ff);
-    float* up = ctx.scratch(max_m * ff);
-    float* y = ctx.scratch(max_m * d);
-    ThreadPool& pool = *ctx.pool;
+    struct Run {
+        int64_t e, m;
+        const float* xin;  // [m, d]
+        float *gate, *up;  // [m, ff]
+        float* y;          // [m, d]
+    };
+    std::vector<Run> runs;
     for (int64_t e = 0; e < ne; ++e) {
         const auto& idx = by_expert[size_t(e)];
         if (idx.empty()) continue;
         require(w.gate[size_t(e)].valid(), "internal: expert ", e, " is routed to but not held by this rank");
-        const int64_t m = int64_t(idx.size());
-        for (int64_t i = 0; i < m; ++i) std::memcpy(xin + i * d, rows[idx[size_t(i)]], size_t(d) * 4);
-        const MatmulOut gate_up[] = {{&w.gate[size_t(e)], gate, ff}, {&w.up[size_t(e)], up, ff}};
-        matmul_fused(gate_up, 2, xin, d, m, pool);
-        silu_mul(gate, ff, up, ff, ff, m, gate, ff, &pool);
-        matmul(w.down[size_t(e)], gate, ff, m, y, d, pool);
-        for (int64_t i = 0; i < m; ++i) std::memcpy(outs[idx[size_t(i)]], y + i * d, size_t(d) * 4);
+        Run r{e, int64_t(idx.size()), nullptr, nullptr, nullptr, nullptr};
+        if (r.m == 1) {  // one row: read it in place, write the output in place
+            r.xin = rows[idx[0]];
+            r.y = outs[idx[0]];
+        } else {
+            float* xin = ctx.scratch(r.m * d);
+            for (int64_t i = 0; i < r.m; ++i) std::memcpy(xin + i * d, rows[idx[size_t(i)]], size_t(d) * 4);
+            r.xin = xin;
+            r.y = ctx.scratch(r.m * d);
+        }
+        r.gate = ctx.scratch(r.m * ff);
+        r.up = ctx.scratch(r.m * ff);
+        runs.push_back(r);
+    }
+    const bool with_shared = shared != nullptr && n_shared > 0;
+    const int64_t sff = with_shared ? shared->gate.rows() : 0;
+    float* s_gate = with_shared ? ctx.scratch(n_shared * sff) : nullptr;
+    float* s_up = with_shared ? ctx.scratch(n_shared * sff) : nullptr;
+    if (runs.empty() && !with_shared) return;
+    ThreadPool& pool = *ctx.pool;
+    std::vector<MatmulJob> jobs;
+    for (const Run& r : runs) {
+        jobs.push_back({&w.gate[size_t(r.e)], r.xin, d, r.m, r.gate, ff});
+        jobs.push_back({&w.up[size_t(r.e)], r.xin, d, r.m, r.up, ff});
+    }
+    if (with_shared) {
+        jobs.push_back({&shared->gate, shared_in, d, n_shared, s_gate, sff});
+        jobs.push_back({&shared->up, shared_in, d, n_shared, s_up, sff});
+    }
+    matmul_jobs(jobs.data(), int(jobs.size()), pool);
+    for (const Run& r : runs) silu_mul(r.gate, ff, r.up, ff, ff, r.m, r.gate, ff, &pool);
+    if (with_shared) silu_mul(s_gate, sff, s_up, sff, sff, n_shared, s_gate, sff, &pool);
+    jobs.clear();
+    for (const Run& r : runs) jobs.push_back({&w.down[size_t(r.e)], r.gate, ff, r.m, r.y, d});
+    if (with_shared) jobs.push_back({&shared->down, s_gate, sff, n_shared, shared_out, d});
+    matmul_jobs(jobs.data(), int(jobs.size()), pool);
+    if (with_shared && shared->sharded) ctx.comm->allreduce_sum(shared_out, size_t(n_shared * d));
+    for (const Run& r : runs) {
+        if (r.m == 1) continue;
+        const auto& idx = by_expert[size_t(r.e)];
+        for (int64_t i = 0; i < r.m; ++i) std::memcpy(outs[idx[size_t(i)]], r.y + i * d, size_t(d) * 4);
     }
 }
 
@@ -171,13 +209,10 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
             rows[size_t(s)] = h + (s / k) * d;
             outs[size_t(s)] = expert_out + s * d;
         }
-        run_experts(w, ctx, ids, rows, outs, d);
+        float* s = w.shared ? ctx.scratch(n * d) : nullptr;
+        run_experts(w, ctx, ids, rows, outs, d, w.shared ? &*w.shared : nullptr, h, n, s);
         combine(expert_out, weights.data(), 0, n, k, d, out);
-        if (w.shared) {
-            float* s = ctx.scratch(n * d);
-            swiglu_ffn(*w.shared, ctx, h, n, s);
-            add_inplace(out, s, n * d);
-        }
+        if (w.shared) add_inplace(out, s, n * d, &pool);
         return;
     }
 
@@ -236,7 +271,10 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
         rows[size_t(i)] = reinterpret_cast<const float*>(recv.data() + size_t(i) * row_bytes + 16);
         outs[size_t(i)] = results.data() + i * d;
     }
-    run_experts(w, ctx, experts, rows, outs, d);
+    // this rank's own tokens also go through the shared expert, in the same two passes
+    const int64_t n_mine = t1 - t0;
+    float* shared_out = w.shared && n_mine > 0 ? ctx.scratch(n_mine * d) : nullptr;
+    run_experts(w, ctx, experts, rows, outs, d, w.shared ? &*w.shared : nullptr, h + t0 * d, n_mine, shared_out);
 
     // results return in the order their rows arrived, so each sender reads them in send order
     std::vector<size_t> rsb(static_cast<size_t>(R)), rso(rsb.size()), rrb(rsb.size()), rro(rsb.size());
@@ -256,11 +294,7 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
 
     float* mine = ctx.scratch(std::max<int64_t>(1, t1 - t0) * d);
     combine(expert_out, weights.data(), t0, t1, k, d, mine);
-    if (w.shared && t1 > t0) {
-        float* s = ctx.scratch((t1 - t0) * d);
-        swiglu_ffn(*w.shared, ctx, h + t0 * d, t1 - t0, s);
-        add_inplace(mine, s, (t1 - t0) * d);
-    }
+    if (shared_out) add_inplace(mine, shared_out, n_mine * d, &pool);
     std::vector<size_t> gathered(static_cast<size_t>(R));
     for (int r = 0; r < R; ++r) gathered[size_t(r)] = size_t(n * (r + 1) / R - n * r / R) * size_t(d) * 4;
     comm.allgatherv(mine, size_t(t1 - t0) * size_t(d) * 4, out, gathered);

@@ -280,3 +280,26 @@ TEST(Matmul, Fp8BlockScaleValidation) {
     EXPECT_THROW(make_weight_fp8(rw.view, bad, 16), std::exception);
     EXPECT_THROW(make_weight(rw.view), std::exception);  // FP8 without its scale
 }
+
+// matmul_jobs (independent products, each with its own input and token count) gives exactly
+// what separate products give.
+TEST(Matmul, JobsEqualSeparate) {
+    ThreadPool pool(2);
+    const int64_t cols = 512;
+    for (SimdLevel level : simd_levels()) {
+        const RandomWeight a = make_random(DType::Q4_K, 40, cols, 1), b = make_random(DType::Q8_0, 24, cols, 2);
+        const RandomWeight c = make_random(DType::Q6_K, 17, cols, 3);
+        const Weight wa = wrap(a, level), wb = wrap(b, level), wc = wrap(c, level);
+        const auto xa = random_floats(size_t(5 * cols), 11), xb = random_floats(size_t(1 * cols), 12);
+        std::vector<float> ya(size_t(5 * 40)), yb(size_t(1 * 24)), yc(size_t(5 * 17));
+        const MatmulJob jobs[] = {{&wa, xa.data(), cols, 5, ya.data(), 40},
+                                  {&wb, xb.data(), cols, 1, yb.data(), 24},
+                                  {&wc, xa.data(), cols, 5, yc.data(), 17}};
+        matmul_jobs(jobs, 3, pool);
+        for (const auto& j : jobs) {
+            std::vector<float> y(size_t(j.n_tokens * j.ldy));
+            matmul(*j.w, j.x, cols, j.n_tokens, y.data(), j.ldy, pool);
+            EXPECT_EQ(0, std::memcmp(y.data(), j.y, y.size() * 4)) << dtype_name(j.w->w.type);
+        }
+    }
+}

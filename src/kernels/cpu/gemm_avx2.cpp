@@ -15,8 +15,8 @@
 #define PG_RN_32 4
 #define PG_RM_K 2
 #define PG_RN_K 2
-#define PG_RM_F 4
-#define PG_RN_F 2
+#define PG_RM_F 2
+#define PG_RN_F 3
 
 namespace pangolin::avx2 {
 

@@ -147,6 +147,11 @@ const uint8_t* prepare_act(const Weight& w, const float* x, int64_t x_stride, in
 // Chunks of 16 rows keep each thread's writes to y on separate cache lines.
 constexpr int64_t k_row_grain = 16;
 
+std::vector<MatmulJob>& fused_jobs() {
+    thread_local std::vector<MatmulJob> jobs;
+    return jobs;
+}
+
 }  // namespace
 
 void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
@@ -192,55 +197,57 @@ void matmul(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens,
 
 void matmul_fused(const MatmulOut* outs, int n_outs, const float* x, int64_t x_stride, int64_t n_tokens,
                   ThreadPool& pool) {
-    if (n_outs <= 0 || n_tokens <= 0) return;
-    // activation rows per output: quantized once per distinct format
-    thread_local ActBuffer bufs[4];
+    std::vector<MatmulJob>& jobs = fused_jobs();
+    jobs.clear();
+    for (int i = 0; i < n_outs; ++i) jobs.push_back({outs[i].w, x, x_stride, n_tokens, outs[i].y, outs[i].ldy});
+    matmul_jobs(jobs.data(), int(jobs.size()), pool);
+}
+
+void matmul_jobs(const MatmulJob* jobs, int n_jobs, ThreadPool& pool) {
+    if (n_jobs <= 0) return;
+    // activation rows per job: quantized once per distinct (input, format, row length)
+    thread_local std::vector<ActBuffer> bufs;
     struct Part {
-        const Weight* w;
-        float* y;
-        int64_t ldy, rows, act_stride;
         const uint8_t* act;
+        int64_t act_stride, rows, begin;  // begin: first row in the concatenated row space
     };
-    Part parts[8];
-    require(n_outs <= 8, "internal: matmul_fused takes at most 8 products");
-    int n_formats = 0;
+    thread_local std::vector<Part> parts_tl;
+    // a named reference: the workers below must see this thread's parts, not their own
+    std::vector<Part>& parts = parts_tl;
+    parts.assign(static_cast<size_t>(n_jobs), Part{nullptr, 0, 0, 0});
+    if (bufs.size() < size_t(n_jobs)) bufs.resize(size_t(n_jobs));
     int64_t total_rows = 0;
-    for (int i = 0; i < n_outs; ++i) {
-        const Weight& w = *outs[i].w;
-        Part& p = parts[i];
-        p = Part{&w, outs[i].y, outs[i].ldy, w.rows(), 0, nullptr};
+    for (int i = 0; i < n_jobs; ++i) {
+        const MatmulJob& job = jobs[i];
+        const Weight& w = *job.w;
+        Part& p = parts[size_t(i)];
+        p.rows = job.n_tokens > 0 ? w.rows() : 0;
+        p.begin = total_rows;
         total_rows += (p.rows + k_row_grain - 1) / k_row_grain * k_row_grain;
-        if (!w.kernel.gemm) continue;
-        bool reuse = false;
-        for (int j = 0; j < i; ++j) {
-            if (parts[j].w->kernel.gemm && parts[j].w->kernel.quantize == w.kernel.quantize &&
-                parts[j].w->cols() == w.cols()) {
-                p.act = parts[j].act;
-                p.act_stride = parts[j].act_stride;
-                reuse = true;
-                break;
+        if (!w.kernel.gemm || p.rows == 0) continue;
+        for (int j = 0; j < i && !p.act; ++j) {
+            const MatmulJob& o = jobs[j];
+            if (o.x == job.x && o.x_stride == job.x_stride && o.n_tokens == job.n_tokens && o.w->kernel.gemm &&
+                o.w->kernel.quantize == w.kernel.quantize && o.w->cols() == w.cols()) {
+                p.act = parts[size_t(j)].act;
+                p.act_stride = parts[size_t(j)].act_stride;
             }
         }
-        if (reuse) continue;
-        require(n_formats < 4, "internal: matmul_fused takes at most 4 activation formats");
-        p.act = prepare_act(w, x, x_stride, n_tokens, bufs[n_formats], &p.act_stride, &pool);
-        ++n_formats;
+        if (!p.act) p.act = prepare_act(w, job.x, job.x_stride, job.n_tokens, bufs[size_t(i)], &p.act_stride, &pool);
     }
-    // rows of all products, in grains of 16 per product, split evenly over the threads
+    // rows of all products, in grains of 16 per product, split over the threads
     pool.parallel_for(total_rows, [&](int64_t b, int64_t e, int) {
-        int64_t base = 0;
-        for (int i = 0; i < n_outs && base < e; ++i) {
-            const Part& p = parts[i];
-            const int64_t span = (p.rows + k_row_grain - 1) / k_row_grain * k_row_grain;
-            const int64_t r0 = std::max<int64_t>(b - base, 0), r1 = std::min<int64_t>(e - base, p.rows);
-            base += span;
+        for (int i = 0; i < n_jobs; ++i) {
+            const Part& p = parts[size_t(i)];
+            const int64_t r0 = std::max<int64_t>(b - p.begin, 0), r1 = std::min<int64_t>(e - p.begin, p.rows);
             if (r0 >= r1) continue;
-            const Weight& w = *p.w;
+            const MatmulJob& job = jobs[i];
+            const Weight& w = *job.w;
             if (w.kernel.gemm)
                 w.kernel.gemm(w.w.data, int64_t(w.w.stride_bytes()), w.cols(), r0, r1, p.act, p.act_stride,
-                              n_tokens, p.y, p.ldy);
+                              job.n_tokens, job.y, job.ldy);
             else
-                matmul_rows_f32(w, x, x_stride, n_tokens, p.y, p.ldy, r0, r1);
+                matmul_rows_f32(w, job.x, job.x_stride, job.n_tokens, job.y, job.ldy, r0, r1);
         }
     }, k_row_grain);
 }

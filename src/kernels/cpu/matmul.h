@@ -61,6 +61,20 @@ struct MatmulOut {
 void matmul_fused(const MatmulOut* outs, int n_outs, const float* x, int64_t x_stride, int64_t n_tokens,
                   ThreadPool& pool);
 
+// One product of a batch of independent products: y = x · Wᵀ (n_tokens rows of x).
+struct MatmulJob {
+    const Weight* w;
+    const float* x;
+    int64_t x_stride, n_tokens;
+    float* y;
+    int64_t ldy;
+};
+// Independent products in one parallel pass (e.g. the experts of a mixture-of-experts
+// layer, each over its own tokens): inputs are quantized once each (shared when the same
+// input and format recur) and the rows of all weights are split over the threads together.
+// Results are those of separate matmul() calls.
+void matmul_jobs(const MatmulJob* jobs, int n_jobs, ThreadPool& pool);
+
 // Single-threaded form over a row range, for callers that split work themselves.
 void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
                  int64_t ldy, int64_t row_begin, int64_t row_end);
