@@ -27,7 +27,7 @@ using namespace pangolin;
 namespace {
 
 struct Ceilings {
-    double membw[3] = {};         // bytes/s with 1 and 2 threads
+    double membw[3] = {};                // bytes/s with 1 and 2 threads
     double f32_peak = 0, int8_peak = 0;  // operations/s per thread
 };
 
@@ -43,7 +43,8 @@ const Ceilings& ceilings() {
             for (int rep = 0; rep < 3; ++rep) {
                 const auto t0 = std::chrono::steady_clock::now();
                 const double ops = peak_burst(simd_level(), int8, 20'000'000);
-                const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                const double s =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                 best = std::max(best, ops / s);
             }
             (int8 ? r.int8_peak : r.f32_peak) = best;
@@ -71,14 +72,20 @@ std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t cols) {
     };
     switch (type) {
         case DType::F32:
-            for (int64_t i = 0; i < rows * cols; ++i) reinterpret_cast<float*>(b.data())[i] = uni(rng);
-            break;
-        case DType::F16: case DType::BF16:
             for (int64_t i = 0; i < rows * cols; ++i)
-                reinterpret_cast<uint16_t*>(b.data())[i] = type == DType::F16 ? f32_to_f16(uni(rng)) : f32_to_bf16(uni(rng));
+                reinterpret_cast<float*>(b.data())[i] = uni(rng);
             break;
-        case DType::Q8_0: case DType::Q4_0: case DType::Q5_0:
-            for (int64_t i = 0; i < blocks; ++i) set_half(b.data() + size_t(i) * size_t(dtype_block_bytes(type)), 0.01f);
+        case DType::F16:
+        case DType::BF16:
+            for (int64_t i = 0; i < rows * cols; ++i)
+                reinterpret_cast<uint16_t*>(b.data())[i] =
+                    type == DType::F16 ? f32_to_f16(uni(rng)) : f32_to_bf16(uni(rng));
+            break;
+        case DType::Q8_0:
+        case DType::Q4_0:
+        case DType::Q5_0:
+            for (int64_t i = 0; i < blocks; ++i)
+                set_half(b.data() + size_t(i) * size_t(dtype_block_bytes(type)), 0.01f);
             break;
         case DType::Q4_K:
             for (int64_t i = 0; i < blocks; ++i) {
@@ -92,7 +99,8 @@ std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t cols) {
         case DType::MXFP4:
             for (int64_t i = 0; i < blocks; ++i) b[size_t(i) * 17] = 120;
             break;
-        default: break;
+        default:
+            break;
     }
     return b;
 }
@@ -121,8 +129,9 @@ void BM_gemv(benchmark::State& state, DType type) {
     }
     const double per_iter = double(bytes.size());
     state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(per_iter));
-    state.counters["bw_pct"] = benchmark::Counter(100.0 * per_iter / ceilings().membw[threads] * double(state.iterations()),
-                                                  benchmark::Counter::kIsRate);
+    state.counters["bw_pct"] = benchmark::Counter(
+        100.0 * per_iter / ceilings().membw[threads] * double(state.iterations()),
+        benchmark::Counter::kIsRate);
 }
 
 void BM_gemm(benchmark::State& state, DType type) {
@@ -142,8 +151,10 @@ void BM_gemm(benchmark::State& state, DType type) {
     const double ops = 2.0 * double(rows) * double(cols) * double(n);
     const bool int8 = w.kernel.quantize != nullptr;
     const double peak = (int8 ? ceilings().int8_peak : ceilings().f32_peak) * threads;
-    state.counters["GOPS"] = benchmark::Counter(ops / 1e9 * double(state.iterations()), benchmark::Counter::kIsRate);
-    state.counters["peak_pct"] = benchmark::Counter(100.0 * ops / peak * double(state.iterations()), benchmark::Counter::kIsRate);
+    state.counters["GOPS"] =
+        benchmark::Counter(ops / 1e9 * double(state.iterations()), benchmark::Counter::kIsRate);
+    state.counters["peak_pct"] = benchmark::Counter(100.0 * ops / peak * double(state.iterations()),
+                                                    benchmark::Counter::kIsRate);
 }
 
 void BM_quantize_act(benchmark::State& state) {
@@ -161,11 +172,17 @@ void BM_quantize_act(benchmark::State& state) {
 
 }  // namespace
 
-#define PG_TYPES(X) X(f32, F32) X(f16, F16) X(bf16, BF16) X(q8_0, Q8_0) X(q4_0, Q4_0) X(q5_0, Q5_0) \
-    X(q4_k, Q4_K) X(q6_k, Q6_K) X(mxfp4, MXFP4)
-#define PG_GEMV(name, type) \
-    BENCHMARK_CAPTURE(BM_gemv, name, DType::type)->ArgsProduct({{1, 2}, {1536, 8960}})->UseRealTime();
-#define PG_GEMM(name, type) BENCHMARK_CAPTURE(BM_gemm, name, DType::type)->Arg(1)->Arg(2)->UseRealTime();
+#define PG_TYPES(X)                                                                     \
+    X(f32, F32)                                                                         \
+    X(f16, F16)                                                                         \
+    X(bf16, BF16) X(q8_0, Q8_0) X(q4_0, Q4_0) X(q5_0, Q5_0) X(q4_k, Q4_K) X(q6_k, Q6_K) \
+        X(mxfp4, MXFP4)
+#define PG_GEMV(name, type)                       \
+    BENCHMARK_CAPTURE(BM_gemv, name, DType::type) \
+        ->ArgsProduct({{1, 2}, {1536, 8960}})     \
+        ->UseRealTime();
+#define PG_GEMM(name, type) \
+    BENCHMARK_CAPTURE(BM_gemm, name, DType::type)->Arg(1)->Arg(2)->UseRealTime();
 PG_TYPES(PG_GEMV)
 PG_TYPES(PG_GEMM)
 BENCHMARK(BM_quantize_act)->Arg(32)->Arg(256);
@@ -173,9 +190,12 @@ BENCHMARK(BM_quantize_act)->Arg(32)->Arg(256);
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     const Ceilings& c = ceilings();
-    std::printf("ceilings (%s): read bandwidth %.1f GB/s (1 thread), %.1f GB/s (2 threads); per thread %.0f GFLOP/s "
-                "f32 FMA, %.0f GOP/s int8\n",
-                simd_level_name(simd_level()), c.membw[1] / 1e9, c.membw[2] / 1e9, c.f32_peak / 1e9, c.int8_peak / 1e9);
+    std::printf(
+        "ceilings (%s): read bandwidth %.1f GB/s (1 thread), %.1f GB/s (2 threads); per thread "
+        "%.0f GFLOP/s "
+        "f32 FMA, %.0f GOP/s int8\n",
+        simd_level_name(simd_level()), c.membw[1] / 1e9, c.membw[2] / 1e9, c.f32_peak / 1e9,
+        c.int8_peak / 1e9);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -13,11 +13,11 @@
 #include <random>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "formats/gguf.h"
 #include "kernels/cpu/membw.h"
-#include "cli/common.h"
 #include "model/registry.h"
 #include "runtime/session.h"
 
@@ -38,17 +38,28 @@ std::string ftype_name(const ModelSource& src) {
     const auto ft = src.gguf()->get_int("general.file_type");
     if (!ft) return "?";
     switch (*ft) {
-        case 0: return "all F32";
-        case 1: return "F16";
-        case 2: return "Q4_0";
-        case 7: return "Q8_0";
-        case 8: return "Q5_0";
-        case 14: return "Q4_K - Small";
-        case 15: return "Q4_K - Medium";
-        case 18: return "Q6_K";
-        case 32: return "BF16";
-        case 38: return "MXFP4 MoE";
-        default: return "type " + std::to_string(*ft);
+        case 0:
+            return "all F32";
+        case 1:
+            return "F16";
+        case 2:
+            return "Q4_0";
+        case 7:
+            return "Q8_0";
+        case 8:
+            return "Q5_0";
+        case 14:
+            return "Q4_K - Small";
+        case 15:
+            return "Q4_K - Medium";
+        case 18:
+            return "Q6_K";
+        case 32:
+            return "BF16";
+        case 38:
+            return "MXFP4 MoE";
+        default:
+            return "type " + std::to_string(*ft);
     }
 }
 
@@ -64,7 +75,8 @@ double decode_bytes_per_token(const Model& m) {
         double b = double(t->nbytes);
         const bool embedding = n == "token_embd.weight" || n == "model.embed_tokens.weight";
         if (embedding && !tied) b /= double(c.n_vocab);
-        if (c.n_expert > 0 && (n.find("_exps.") != std::string::npos || n.find(".experts.") != std::string::npos))
+        if (c.n_expert > 0 &&
+            (n.find("_exps.") != std::string::npos || n.find(".experts.") != std::string::npos))
             b *= double(c.n_expert_used) / double(c.n_expert);
         bytes += b;
     }
@@ -91,8 +103,10 @@ double stddev(const std::vector<double>& v) {
 
 std::string human_bytes(double b) {
     char buf[32];
-    if (b >= double(1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
-    else std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
+    if (b >= double(1ull << 30))
+        std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
+    else
+        std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
     return buf;
 }
 
@@ -101,14 +115,20 @@ std::string human_bytes(double b) {
 Runner add_bench(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
     app.add_option("-m,--model", o->model.path, "GGUF file or Hugging Face folder");
-    app.add_flag("--ep", o->model.expert_parallel, "Expert parallelism under mpirun (see run --help)");
-    app.add_flag("--tp", o->model.tensor_parallel, "Tensor parallelism under mpirun (see run --help)");
-    app.add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens evaluated in one batch (0: skip pp)")
+    app.add_flag("--ep", o->model.expert_parallel,
+                 "Expert parallelism under mpirun (see run --help)");
+    app.add_flag("--tp", o->model.tensor_parallel,
+                 "Tensor parallelism under mpirun (see run --help)");
+    app.add_option("-p,--n-prompt", o->n_prompt,
+                   "Prompt tokens evaluated in one batch (0: skip pp)")
         ->check(CLI::NonNegativeNumber);
-    app.add_option("-n,--n-gen", o->n_gen, "Tokens generated one at a time (0: skip tg)")->check(CLI::NonNegativeNumber);
+    app.add_option("-n,--n-gen", o->n_gen, "Tokens generated one at a time (0: skip tg)")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("-t,--threads", o->model.threads, "Worker threads (default: all cores)");
-    app.add_option("-r,--repetitions", o->reps, "Repetitions of each test (default 5)")->check(CLI::PositiveNumber);
-    app.add_option("-o,--output", o->output, "Output format: md (default) or json")->check(CLI::IsMember({"md", "json"}));
+    app.add_option("-r,--repetitions", o->reps, "Repetitions of each test (default 5)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("-o,--output", o->output, "Output format: md (default) or json")
+        ->check(CLI::IsMember({"md", "json"}));
     app.add_flag("--membw", o->membw, "Only measure the memory read bandwidth");
     return [o]() {
         const int threads = o->model.threads > 0 ? o->model.threads : ThreadPool::default_threads();
@@ -116,7 +136,9 @@ Runner add_bench(CLI::App& app) {
             ThreadPool pool(threads);
             const double bw = measure_read_bandwidth(pool);
             if (o->output == "json")
-                std::printf("%s\n", nlohmann::json{{"n_threads", threads}, {"membw_gbs", bw / 1e9}}.dump(2).c_str());
+                std::printf("%s\n", nlohmann::json{{"n_threads", threads}, {"membw_gbs", bw / 1e9}}
+                                        .dump(2)
+                                        .c_str());
             else
                 std::printf("memory read bandwidth: %.2f GB/s (%d threads)\n", bw / 1e9, threads);
             return 0;
@@ -131,7 +153,8 @@ Runner add_bench(CLI::App& app) {
         const int64_t n_params = model->n_params();
         char size_label[32];
         std::snprintf(size_label, sizeof size_label, "%.1fB", double(n_params) / 1e9);
-        const std::string model_type = c.arch + " " + size_label + " " + ftype_name(model->source());
+        const std::string model_type =
+            c.arch + " " + size_label + " " + ftype_name(model->source());
 
         std::mt19937 rng(1234);
         std::uniform_int_distribution<int32_t> pick(0, int32_t(c.n_vocab - 1));
@@ -209,12 +232,16 @@ Runner add_bench(CLI::App& app) {
         for (const auto& j : out) {
             const int np = j["n_prompt"], ng = j["n_gen"];
             const std::string test = np > 0 ? "pp" + std::to_string(np) : "tg" + std::to_string(ng);
-            std::printf("| %s | %s | %.2f B | CPU %s | %d | %s | %.2f ± %.2f | %.1f |\n", model_type.c_str(),
-                        human_bytes(model_bytes).c_str(), double(n_params) / 1e9, simd_level_name(simd_level()),
-                        threads, test.c_str(), double(j["avg_ts"]), double(j["stddev_ts"]), double(j["bw_pct"]));
+            std::printf("| %s | %s | %.2f B | CPU %s | %d | %s | %.2f ± %.2f | %.1f |\n",
+                        model_type.c_str(), human_bytes(model_bytes).c_str(),
+                        double(n_params) / 1e9, simd_level_name(simd_level()), threads,
+                        test.c_str(), double(j["avg_ts"]), double(j["stddev_ts"]),
+                        double(j["bw_pct"]));
         }
-        std::printf("\nmemory read bandwidth %.2f GB/s; decode reads %s of weights per token (limit %.1f t/s)\n",
-                    membw / 1e9, human_bytes(tg_bytes).c_str(), membw / tg_bytes);
+        std::printf(
+            "\nmemory read bandwidth %.2f GB/s; decode reads %s of weights per token (limit %.1f "
+            "t/s)\n",
+            membw / 1e9, human_bytes(tg_bytes).c_str(), membw / tg_bytes);
         finish_parallel(*model);
         return 0;
     };

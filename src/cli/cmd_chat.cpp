@@ -33,7 +33,8 @@ struct ChatOptions {
 };
 
 const char* k_chatml =
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] "
+    "+ '<|im_end|>' + '\\n' }}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 void out(const std::string& s) {
@@ -59,7 +60,8 @@ Runner add_chat(CLI::App& app) {
         if (follow_if_not_root(*model)) return 0;
         if (seed->count() == 0) o->sampling.seed = std::random_device{}();
         const auto tokenizer = load_tokenizer(model->source());
-        const std::string tmpl = tokenizer->chat_template().empty() ? std::string(k_chatml) : tokenizer->chat_template();
+        const std::string tmpl =
+            tokenizer->chat_template().empty() ? std::string(k_chatml) : tokenizer->chat_template();
         Session session(*model, o->ctx);
         Sampler sampler(o->sampling);
         const bool tty = ::isatty(STDOUT_FILENO) != 0;
@@ -97,13 +99,18 @@ Runner add_chat(CLI::App& app) {
             const auto prompt = tokenizer->encode(prompt_text, !has_bos, true);
             // Keep the longest prefix already in the cache; evaluate the rest.
             size_t common = 0;
-            while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) ++common;
-            if (common == prompt.size()) --common;  // the last prompt token is re-read for its logits
+            while (common < cached.size() && common < prompt.size() &&
+                   cached[common] == prompt[common])
+                ++common;
+            if (common == prompt.size())
+                --common;  // the last prompt token is re-read for its logits
             session.truncate(int64_t(common));
             cached.resize(common);
             if (int64_t(prompt.size()) + 1 > session.n_ctx()) {
                 messages.erase(messages.end() - 1);
-                std::fprintf(stderr, "error: the conversation (%zu tokens) no longer fits the context of %lld; /reset\n",
+                std::fprintf(stderr,
+                             "error: the conversation (%zu tokens) no longer fits the context of "
+                             "%lld; /reset\n",
                              prompt.size(), (long long)session.n_ctx());
                 continue;
             }

@@ -11,22 +11,32 @@ namespace pangolin::cli {
 
 namespace {
 
-const char* rope_layout_name(RopeLayout l) { return l == RopeLayout::Neox ? "neox (rotate-half)" : "interleaved"; }
+const char* rope_layout_name(RopeLayout l) {
+    return l == RopeLayout::Neox ? "neox (rotate-half)" : "interleaved";
+}
 const char* rope_scaling_name(RopeScaling s) {
     switch (s) {
-        case RopeScaling::Linear: return "linear";
-        case RopeScaling::Llama3: return "llama3";
-        case RopeScaling::Yarn: return "yarn";
-        default: return "none";
+        case RopeScaling::Linear:
+            return "linear";
+        case RopeScaling::Llama3:
+            return "llama3";
+        case RopeScaling::Yarn:
+            return "yarn";
+        default:
+            return "none";
     }
 }
 
 std::string human_count(double n) {
     char buf[32];
-    if (n >= 1e9) std::snprintf(buf, sizeof buf, "%.2fB", n / 1e9);
-    else if (n >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
-    else if (n >= 1e3) std::snprintf(buf, sizeof buf, "%.1fK", n / 1e3);
-    else std::snprintf(buf, sizeof buf, "%.0f", n);
+    if (n >= 1e9)
+        std::snprintf(buf, sizeof buf, "%.2fB", n / 1e9);
+    else if (n >= 1e6)
+        std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
+    else if (n >= 1e3)
+        std::snprintf(buf, sizeof buf, "%.1fK", n / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.0f", n);
     return buf;
 }
 
@@ -46,7 +56,8 @@ Runner add_inspect(CLI::App& app) {
         const ModelConfig& c = model->config();
         const ModelSource& src = model->source();
         std::printf("model:          %s\n", path->c_str());
-        std::printf("format:         %s\n", src.is_gguf() ? "GGUF" : "Hugging Face folder (safetensors)");
+        std::printf("format:         %s\n",
+                    src.is_gguf() ? "GGUF" : "Hugging Face folder (safetensors)");
         std::printf("architecture:   %s%s%s\n", c.arch.c_str(), c.hf_arch.empty() ? "" : " / ",
                     c.hf_arch.c_str());
         if (!c.name.empty()) std::printf("name:           %s\n", c.name.c_str());
@@ -57,16 +68,21 @@ Runner add_inspect(CLI::App& app) {
                     (long long)c.n_head_kv, (long long)c.head_dim, (long long)c.head_dim_v);
         if (c.n_ff) std::printf("ffn:            %lld\n", (long long)c.n_ff);
         if (c.is_moe())
-            std::printf("experts:        %lld routed (%lld per token, width %lld), %lld shared, %lld leading dense layers, router %s\n",
-                        (long long)c.n_expert, (long long)c.n_expert_used, (long long)c.n_ff_expert,
-                        (long long)c.n_shared_expert, (long long)c.n_dense_lead, c.router.c_str());
+            std::printf(
+                "experts:        %lld routed (%lld per token, width %lld), %lld shared, %lld "
+                "leading dense layers, router %s\n",
+                (long long)c.n_expert, (long long)c.n_expert_used, (long long)c.n_ff_expert,
+                (long long)c.n_shared_expert, (long long)c.n_dense_lead, c.router.c_str());
         if (c.is_mla())
             std::printf("mla:            q_lora %lld, kv_lora %lld, qk_nope %lld, qk_rope %lld\n",
                         (long long)c.q_lora_rank, (long long)c.kv_lora_rank,
                         (long long)c.qk_nope_head_dim, (long long)c.qk_rope_head_dim);
         std::printf("rope:           theta %g, %lld dims, %s, scaling %s", c.rope.theta,
-                    (long long)c.rope.n_dims, rope_layout_name(c.rope.layout), rope_scaling_name(c.rope.scaling));
-        if (c.rope.scaling != RopeScaling::None) std::printf(" ×%g (original context %lld)", c.rope.factor, (long long)c.rope.original_context);
+                    (long long)c.rope.n_dims, rope_layout_name(c.rope.layout),
+                    rope_scaling_name(c.rope.scaling));
+        if (c.rope.scaling != RopeScaling::None)
+            std::printf(" ×%g (original context %lld)", c.rope.factor,
+                        (long long)c.rope.original_context);
         std::printf("\n");
         std::printf("norm eps:       %g\n", c.norm_eps);
         std::printf("context:        %lld (training)\n", (long long)c.n_ctx_train);
@@ -74,7 +90,8 @@ Runner add_inspect(CLI::App& app) {
         std::printf("bos / eos:      %lld / %lld\n", (long long)c.bos_id, (long long)c.eos_id);
         const auto kv = model->kv_shape(1);
         std::printf("kv cache:       %lld bytes per token (f32, %lld layers × %lld floats)\n",
-                    (long long)kv.bytes_per_token(), (long long)kv.n_layer, (long long)(kv.k_width + kv.v_width));
+                    (long long)kv.bytes_per_token(), (long long)kv.n_layer,
+                    (long long)(kv.k_width + kv.v_width));
 
         std::map<std::string, std::pair<int, size_t>> by_type;
         int64_t n_params = 0;
@@ -86,15 +103,18 @@ Runner add_inspect(CLI::App& app) {
             n_params += t->numel();
             bytes += t->nbytes;
         }
-        std::printf("parameters:     %s (%lld)\n", human_count(double(n_params)).c_str(), (long long)n_params);
+        std::printf("parameters:     %s (%lld)\n", human_count(double(n_params)).c_str(),
+                    (long long)n_params);
         std::printf("tensor bytes:   %.2f MB (%.2f bits per parameter)\n", double(bytes) / 1e6,
                     n_params ? 8.0 * double(bytes) / double(n_params) : 0.0);
         std::printf("tensor types:\n");
         for (const auto& [type, e] : by_type)
-            std::printf("  %-8s %5d tensors %10.2f MB\n", type.c_str(), e.first, double(e.second) / 1e6);
+            std::printf("  %-8s %5d tensors %10.2f MB\n", type.c_str(), e.first,
+                        double(e.second) / 1e6);
         if (*show_tensors)
             for (const auto* t : src.tensors())
-                std::printf("  %-48s %-8s %s\n", t->name.c_str(), dtype_name(t->type), t->shape_str().c_str());
+                std::printf("  %-48s %-8s %s\n", t->name.c_str(), dtype_name(t->type),
+                            t->shape_str().c_str());
         if (*show_metadata && src.gguf())
             for (const auto& [k, v] : src.gguf()->metadata())
                 std::printf("  %s = %s\n", k.c_str(), v.to_string().c_str());

@@ -38,8 +38,10 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
         cur.clear();
     };
     for (char ch : text) {
-        if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n') flush();
-        else cur += ch;
+        if (ch == ',' || ch == ' ' || ch == '\t' || ch == '\n')
+            flush();
+        else
+            cur += ch;
     }
     flush();
     require(!ids.empty(), "no token ids given");
@@ -50,7 +52,8 @@ Runner add_logits(CLI::App& app) {
     auto o = std::make_shared<LogitsOptions>();
     add_model_options(app, o->model);
     app.add_option("--tokens", o->tokens, "Token ids, comma-separated")->required();
-    app.add_option("-o,--output", o->output, "Output file (float32, [n_tokens, n_vocab])")->required();
+    app.add_option("-o,--output", o->output, "Output file (float32, [n_tokens, n_vocab])")
+        ->required();
     app.add_option("-c,--ctx-size", o->ctx, "Context size (default: the prompt length)");
     return [o]() {
         const auto tokens = parse_token_list(o->tokens);

@@ -25,7 +25,8 @@ Runner add_synth(CLI::App& app) {
     app.add_option("--shape", o->shape, "Model shape (see --list)");
     app.add_option("-o,--output", o->output, "Output GGUF file");
     app.add_option("--type", o->type, "Weight type: F16 (default), F32, BF16, Q8_0, Q4_0, Q5_0");
-    app.add_option("--layers", o->layers, "Number of layers (default: the model's)")->check(CLI::PositiveNumber);
+    app.add_option("--layers", o->layers, "Number of layers (default: the model's)")
+        ->check(CLI::PositiveNumber);
     app.add_option("--seed", o->seed, "Random seed (default 42)");
     app.add_option("-t,--threads", o->threads, "Worker threads (default: all cores)");
     app.add_flag("--list", o->list, "List the known shapes");
@@ -53,8 +54,8 @@ Runner add_synth(CLI::App& app) {
         so.n_layer = o->layers;
         so.n_threads = o->threads;
         log_info("synth: ", shape->name, " (", shape->arch, ", ",
-                 double(synth_param_count(*shape, o->layers)) / 1e9, "B parameters) as ", dtype_name(*type),
-                 " → ", o->output);
+                 double(synth_param_count(*shape, o->layers)) / 1e9, "B parameters) as ",
+                 dtype_name(*type), " → ", o->output);
         write_synth_gguf(*shape, so, o->output);
         return 0;
     };

@@ -28,14 +28,19 @@ int main(int argc, char** argv) {
     add("logits", "Write the logits of every prompt position to a float32 file", &cli::add_logits);
     add("chat", "Interactive chat in the terminal", &cli::add_chat);
     add("serve", "OpenAI-compatible HTTP server", &cli::add_serve);
-    add("perplexity", "Perplexity of a text file (llama-perplexity's protocol)", &cli::add_perplexity);
+    add("perplexity", "Perplexity of a text file (llama-perplexity's protocol)",
+        &cli::add_perplexity);
     add("inspect", "Describe a model: architecture, hyperparameters, tensors", &cli::add_inspect);
     add("tokenize", "Print the token ids of a text", &cli::add_tokenize);
-    add("template", "Render a chat template over a conversation (as apply_chat_template)", &cli::add_template);
-    add("convert", "Convert a Hugging Face checkpoint to GGUF (llama.cpp's layout)", &cli::add_convert);
-    add("quantize", "Change the tensor types of a GGUF file (llama-quantize's rules)", &cli::add_quantize);
+    add("template", "Render a chat template over a conversation (as apply_chat_template)",
+        &cli::add_template);
+    add("convert", "Convert a Hugging Face checkpoint to GGUF (llama.cpp's layout)",
+        &cli::add_convert);
+    add("quantize", "Change the tensor types of a GGUF file (llama-quantize's rules)",
+        &cli::add_quantize);
     add("synth", "Write a random-weight GGUF with the shapes of a real model", &cli::add_synth);
-    add("bench", "Measure prompt processing and generation speed (llama-bench's tests)", &cli::add_bench);
+    add("bench", "Measure prompt processing and generation speed (llama-bench's tests)",
+        &cli::add_bench);
 
     try {
         app.parse(argc, argv);

@@ -47,7 +47,8 @@ struct BlockMXFP4 {
     uint8_t qs[k_mxfp4_elems / 2];
 };
 static_assert(sizeof(BlockMXFP4) == 17);
-inline constexpr int8_t k_mxfp4_values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+inline constexpr int8_t k_mxfp4_values[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                              0, -1, -2, -3, -4, -6, -8, -12};
 
 // Q4_K, 144 bytes: 256 values in 8 sub-blocks of 32. Sub-block s has a 6-bit scale sc[s]
 // and 6-bit min m[s] packed in `scales` (see q4_k_scale_min); value = d*sc*q - dmin*m.

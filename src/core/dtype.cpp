@@ -39,25 +39,60 @@ struct GgmlId {
 };
 // ggml_type enum values (ggml.h). Types absent here are reported by name as unsupported.
 constexpr GgmlId k_ggml_ids[] = {
-    {0, DType::F32},  {1, DType::F16},  {2, DType::Q4_0},  {6, DType::Q5_0},  {8, DType::Q8_0},
-    {12, DType::Q4_K}, {13, DType::Q5_K}, {14, DType::Q6_K}, {15, DType::Q8_K}, {24, DType::I8},
-    {25, DType::I16}, {26, DType::I32}, {27, DType::I64}, {28, DType::F64},
-    {30, DType::BF16}, {39, DType::MXFP4},
+    {0, DType::F32},   {1, DType::F16},   {2, DType::Q4_0},  {6, DType::Q5_0},
+    {8, DType::Q8_0},  {12, DType::Q4_K}, {13, DType::Q5_K}, {14, DType::Q6_K},
+    {15, DType::Q8_K}, {24, DType::I8},   {25, DType::I16},  {26, DType::I32},
+    {27, DType::I64},  {28, DType::F64},  {30, DType::BF16}, {39, DType::MXFP4},
 };
 
 constexpr const char* k_ggml_names[] = {
-    "F32",    "F16",     "Q4_0",   "Q4_1",   "Q4_2(removed)", "Q4_3(removed)", "Q5_0",
-    "Q5_1",   "Q8_0",    "Q8_1",   "Q2_K",   "Q3_K",          "Q4_K",          "Q5_K",
-    "Q6_K",   "Q8_K",    "IQ2_XXS", "IQ2_XS", "IQ3_XXS",      "IQ1_S",         "IQ4_NL",
-    "IQ3_S",  "IQ2_S",   "IQ4_XS", "I8",     "I16",           "I32",           "I64",
-    "F64",    "IQ1_M",   "BF16",   "Q4_0_4_4(removed)", "Q4_0_4_8(removed)",
-    "Q4_0_8_8(removed)", "TQ1_0", "TQ2_0", "IQ4_NL_4_4(removed)", "IQ4_NL_4_8(removed)",
-    "IQ4_NL_8_8(removed)", "MXFP4",
+    "F32",
+    "F16",
+    "Q4_0",
+    "Q4_1",
+    "Q4_2(removed)",
+    "Q4_3(removed)",
+    "Q5_0",
+    "Q5_1",
+    "Q8_0",
+    "Q8_1",
+    "Q2_K",
+    "Q3_K",
+    "Q4_K",
+    "Q5_K",
+    "Q6_K",
+    "Q8_K",
+    "IQ2_XXS",
+    "IQ2_XS",
+    "IQ3_XXS",
+    "IQ1_S",
+    "IQ4_NL",
+    "IQ3_S",
+    "IQ2_S",
+    "IQ4_XS",
+    "I8",
+    "I16",
+    "I32",
+    "I64",
+    "F64",
+    "IQ1_M",
+    "BF16",
+    "Q4_0_4_4(removed)",
+    "Q4_0_4_8(removed)",
+    "Q4_0_8_8(removed)",
+    "TQ1_0",
+    "TQ2_0",
+    "IQ4_NL_4_4(removed)",
+    "IQ4_NL_4_8(removed)",
+    "IQ4_NL_8_8(removed)",
+    "MXFP4",
 };
 
 }  // namespace
 
-const DTypeTraits& dtype_traits(DType t) { return k_traits.at(size_t(t)); }
+const DTypeTraits& dtype_traits(DType t) {
+    return k_traits.at(size_t(t));
+}
 
 size_t dtype_row_bytes(DType t, int64_t n) {
     const auto& tr = dtype_traits(t);
@@ -100,7 +135,8 @@ std::optional<DType> dtype_from_safetensors(std::string_view s) {
 
 std::optional<DType> dtype_from_name(std::string_view s) {
     std::string up(s);
-    std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return std::toupper(c); });
+    std::transform(up.begin(), up.end(), up.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
     for (size_t i = 0; i < k_traits.size(); ++i)
         if (up == k_traits[i].name) return DType(i);
     if (up == "FP8") return DType::F8_E4M3;

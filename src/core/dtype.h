@@ -42,9 +42,15 @@ struct DTypeTraits {
 };
 
 const DTypeTraits& dtype_traits(DType t);
-inline const char* dtype_name(DType t) { return dtype_traits(t).name; }
-inline int64_t dtype_block_elems(DType t) { return dtype_traits(t).block_elems; }
-inline int64_t dtype_block_bytes(DType t) { return dtype_traits(t).block_bytes; }
+inline const char* dtype_name(DType t) {
+    return dtype_traits(t).name;
+}
+inline int64_t dtype_block_elems(DType t) {
+    return dtype_traits(t).block_elems;
+}
+inline int64_t dtype_block_bytes(DType t) {
+    return dtype_traits(t).block_bytes;
+}
 
 // Bytes of one row of n values; throws when n is not a multiple of the block size.
 size_t dtype_row_bytes(DType t, int64_t n);

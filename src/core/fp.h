@@ -52,11 +52,13 @@ inline uint16_t f32_to_f16(float f) {
 }
 
 // bfloat16: the top 16 bits of a float32.
-inline float bf16_to_f32(uint16_t h) { return f32_from_bits(uint32_t(h) << 16); }
+inline float bf16_to_f32(uint16_t h) {
+    return f32_from_bits(uint32_t(h) << 16);
+}
 inline uint16_t f32_to_bf16(float f) {
     const uint32_t x = f32_bits(f);
     if ((x & 0x7fffffff) > 0x7f800000u) return uint16_t((x >> 16) | 0x40);  // quiet NaN
-    return uint16_t((x + 0x7fff + ((x >> 16) & 1)) >> 16);                 // nearest even
+    return uint16_t((x + 0x7fff + ((x >> 16) & 1)) >> 16);                  // nearest even
 }
 
 // FP8 E4M3 ("float8_e4m3fn"): 1 sign, 4 exponent (bias 7), 3 mantissa bits; no infinities,

@@ -17,9 +17,12 @@ std::string human_amount(uint64_t v, const std::string& unit) {
     char buf[64];
     if (unit == "B") {
         const double d = double(v);
-        if (d >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", d / 1e9);
-        else if (d >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", d / 1e6);
-        else std::snprintf(buf, sizeof buf, "%.0f kB", d / 1e3);
+        if (d >= 1e9)
+            std::snprintf(buf, sizeof buf, "%.2f GB", d / 1e9);
+        else if (d >= 1e6)
+            std::snprintf(buf, sizeof buf, "%.1f MB", d / 1e6);
+        else
+            std::snprintf(buf, sizeof buf, "%.0f kB", d / 1e3);
         return buf;
     }
     std::snprintf(buf, sizeof buf, "%llu%s%s", static_cast<unsigned long long>(v),
@@ -28,8 +31,12 @@ std::string human_amount(uint64_t v, const std::string& unit) {
 }
 }  // namespace
 
-void set_log_level(LogLevel level) { g_level.store(int(level)); }
-LogLevel log_level() { return LogLevel(g_level.load()); }
+void set_log_level(LogLevel level) {
+    g_level.store(int(level));
+}
+LogLevel log_level() {
+    return LogLevel(g_level.load());
+}
 
 void log_line(LogLevel, const std::string& line) {
     std::lock_guard<std::mutex> lock(g_mutex);
@@ -39,14 +46,18 @@ void log_line(LogLevel, const std::string& line) {
 Progress::Progress(std::string label, uint64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total) {
     const char* env = std::getenv("PANGOLIN_PROGRESS");
-    enabled_ = log_level() >= LogLevel::Info &&
-               (env ? std::atoi(env) != 0 : ::isatty(STDERR_FILENO) != 0);
+    enabled_ =
+        log_level() >= LogLevel::Info && (env ? std::atoi(env) != 0 : ::isatty(STDERR_FILENO) != 0);
     start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+    finish();
+}
 
-void Progress::advance(uint64_t amount) { set(done_ + amount); }
+void Progress::advance(uint64_t amount) {
+    set(done_ + amount);
+}
 
 void Progress::set(uint64_t done) {
     done_ = done;

@@ -16,25 +16,27 @@ void log_line(LogLevel level, const std::string& line);
 
 template <typename... Parts>
 void log_info(Parts&&... parts) {
-    if (log_level() >= LogLevel::Info) log_line(LogLevel::Info, str_cat(std::forward<Parts>(parts)...));
+    if (log_level() >= LogLevel::Info)
+        log_line(LogLevel::Info, str_cat(std::forward<Parts>(parts)...));
 }
 template <typename... Parts>
 void log_debug(Parts&&... parts) {
-    if (log_level() >= LogLevel::Debug) log_line(LogLevel::Debug, str_cat(std::forward<Parts>(parts)...));
+    if (log_level() >= LogLevel::Debug)
+        log_line(LogLevel::Debug, str_cat(std::forward<Parts>(parts)...));
 }
 
 // A progress bar on stderr ("loading [#####     ] 52% 1.2/2.3 GB"), redrawn at most ~10
 // times a second, only when stderr is a terminal or PANGOLIN_PROGRESS=1; silent otherwise
 // apart from a final summary line at Info level.
 class Progress {
-public:
+  public:
     Progress(std::string label, uint64_t total, std::string unit = "");
     ~Progress();
     void advance(uint64_t amount);
     void set(uint64_t done);
     void finish();
 
-private:
+  private:
     void draw(bool final_draw);
     std::string label_, unit_;
     uint64_t total_, done_ = 0;

@@ -8,7 +8,7 @@
 namespace pangolin {
 
 class MappedFile {
-public:
+  public:
     explicit MappedFile(const std::string& path);
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
@@ -21,7 +21,7 @@ public:
     // Hint that a byte range will be read soon / will not be needed (no-ops on failure).
     void advise_willneed(size_t offset, size_t length) const;
 
-private:
+  private:
     std::string path_;
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;

@@ -1,10 +1,10 @@
 #include "core/memory.h"
 
-#include <cstdio>
-#include <cstring>
-#include <algorithm>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -25,10 +25,13 @@ uint64_t image_rss() {
         unsigned long lo, hi;
         char perms[8] = {};
         int path_at = 0;
-        if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &path_at) == 3 && path_at > 0) {
+        if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &path_at) == 3 &&
+            path_at > 0) {
             current = line + path_at;
-            while (!current.empty() && (current.back() == '\n' || current.back() == ' ')) current.pop_back();
-            if (!current.empty() && current[0] == '/' && std::strchr(perms, 'x')) images.insert(current);
+            while (!current.empty() && (current.back() == '\n' || current.back() == ' '))
+                current.pop_back();
+            if (!current.empty() && current[0] == '/' && std::strchr(perms, 'x'))
+                images.insert(current);
             continue;
         }
         unsigned long long kb = 0;
@@ -51,9 +54,12 @@ MemoryUsage memory_usage() {
     char line[256];
     while (std::fgets(line, sizeof line, f)) {
         unsigned long long kb = 0;
-        if (std::sscanf(line, "VmRSS: %llu kB", &kb) == 1) m.rss = kb * 1024;
-        else if (std::sscanf(line, "RssFile: %llu kB", &kb) == 1) m.rss_file = kb * 1024;
-        else if (std::sscanf(line, "RssAnon: %llu kB", &kb) == 1) m.rss_anon = kb * 1024;
+        if (std::sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+            m.rss = kb * 1024;
+        else if (std::sscanf(line, "RssFile: %llu kB", &kb) == 1)
+            m.rss_file = kb * 1024;
+        else if (std::sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+            m.rss_anon = kb * 1024;
     }
     std::fclose(f);
     m.rss_image = image_rss();
@@ -68,14 +74,16 @@ uint64_t resident_bytes_in(const std::vector<std::pair<const void*, size_t>>& ra
     double total = 0;
     while (std::fgets(line, sizeof line, f)) {
         unsigned long long a = 0, b = 0, kb = 0;
-        if (std::sscanf(line, "%llx-%llx ", &a, &b) == 2 && std::strchr(line, '-') && line[0] != ' ') {
+        if (std::sscanf(line, "%llx-%llx ", &a, &b) == 2 && std::strchr(line, '-') &&
+            line[0] != ' ') {
             vma_begin = uintptr_t(a);
             vma_end = uintptr_t(b);
         } else if (std::sscanf(line, "Rss: %llu kB", &kb) == 1 && vma_end > vma_begin) {
             for (const auto& [p, len] : ranges) {
                 const uintptr_t r0 = uintptr_t(p), r1 = r0 + len;
                 const uintptr_t lo = std::max(r0, vma_begin), hi = std::min(r1, vma_end);
-                if (lo < hi) total += double(kb) * 1024.0 * double(hi - lo) / double(vma_end - vma_begin);
+                if (lo < hi)
+                    total += double(kb) * 1024.0 * double(hi - lo) / double(vma_end - vma_begin);
             }
         }
     }
@@ -86,7 +94,8 @@ uint64_t resident_bytes_in(const std::vector<std::pair<const void*, size_t>>& ra
 void advise_random_access(const std::vector<std::pair<const void*, size_t>>& ranges) {
     const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
     for (const auto& [p, len] : ranges) {
-        const uintptr_t b = (uintptr_t(p) + page - 1) / page * page, e = (uintptr_t(p) + len) / page * page;
+        const uintptr_t b = (uintptr_t(p) + page - 1) / page * page,
+                        e = (uintptr_t(p) + len) / page * page;
         if (b < e) madvise(reinterpret_cast<void*>(b), e - b, MADV_RANDOM);
     }
 }

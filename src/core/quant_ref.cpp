@@ -125,8 +125,10 @@ void dequant_q5_k(const BlockQ5_K* b, float* y, int64_t nb) {
             q4_k_scale_min(2 * g + 1, b[i].scales, &sc, &m);
             const float d2 = d * sc, m2 = dmin * m;
             const uint8_t lo_bit = uint8_t(1u << (2 * g)), hi_bit = uint8_t(2u << (2 * g));
-            for (int l = 0; l < 32; ++l) *y++ = d1 * float((q[l] & 0xF) + (b[i].qh[l] & lo_bit ? 16 : 0)) - m1;
-            for (int l = 0; l < 32; ++l) *y++ = d2 * float((q[l] >> 4) + (b[i].qh[l] & hi_bit ? 16 : 0)) - m2;
+            for (int l = 0; l < 32; ++l)
+                *y++ = d1 * float((q[l] & 0xF) + (b[i].qh[l] & lo_bit ? 16 : 0)) - m1;
+            for (int l = 0; l < 32; ++l)
+                *y++ = d2 * float((q[l] >> 4) + (b[i].qh[l] & hi_bit ? 16 : 0)) - m2;
             q += 32;
         }
     }
@@ -167,15 +169,24 @@ void dequantize_row_ref(DType type, const void* src, float* dst, int64_t n) {
             for (int64_t i = 0; i < n; ++i) dst[i] = e8m0_to_f32(s[i]);
             return;
         }
-        case DType::Q8_0: return dequant_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
-        case DType::Q4_0: return dequant_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
-        case DType::Q5_0: return dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
-        case DType::MXFP4: return dequant_mxfp4(static_cast<const BlockMXFP4*>(src), dst, nb);
-        case DType::Q4_K: return dequant_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
-        case DType::Q6_K: return dequant_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
-        case DType::Q8_K: return dequant_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb);
-        case DType::Q5_K: return dequant_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb);
-        default: fail("cannot dequantize values of type ", dtype_name(type));
+        case DType::Q8_0:
+            return dequant_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
+        case DType::Q4_0:
+            return dequant_q4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
+        case DType::Q5_0:
+            return dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
+        case DType::MXFP4:
+            return dequant_mxfp4(static_cast<const BlockMXFP4*>(src), dst, nb);
+        case DType::Q4_K:
+            return dequant_q4_k(static_cast<const BlockQ4_K*>(src), dst, nb);
+        case DType::Q6_K:
+            return dequant_q6_k(static_cast<const BlockQ6_K*>(src), dst, nb);
+        case DType::Q8_K:
+            return dequant_q8_k(static_cast<const BlockQ8_K*>(src), dst, nb);
+        case DType::Q5_K:
+            return dequant_q5_k(static_cast<const BlockQ5_K*>(src), dst, nb);
+        default:
+            fail("cannot dequantize values of type ", dtype_name(type));
     }
 }
 
@@ -301,7 +312,9 @@ void quantize_row_ref(DType type, const float* src, void* dst, int64_t n) {
     require(n % dtype_block_elems(type) == 0, "row of ", n, " values is not a whole number of ",
             dtype_name(type), " blocks");
     switch (type) {
-        case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+        case DType::F32:
+            std::memcpy(dst, src, size_t(n) * 4);
+            return;
         case DType::F16: {
             auto* d = static_cast<uint16_t*>(dst);
             for (int64_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
@@ -312,14 +325,22 @@ void quantize_row_ref(DType type, const float* src, void* dst, int64_t n) {
             for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
             return;
         }
-        case DType::Q8_0: return quantize_row_q8_0_ref(src, static_cast<BlockQ8_0*>(dst), n);
-        case DType::Q4_0: return quantize_row_q4_0_ref(src, static_cast<BlockQ4_0*>(dst), n);
-        case DType::Q5_0: return quantize_row_q5_0_ref(src, static_cast<BlockQ5_0*>(dst), n);
-        case DType::MXFP4: return quantize_row_mxfp4_ref(src, static_cast<BlockMXFP4*>(dst), n);
-        case DType::Q4_K: return quantize_row_q4_k_ref(src, static_cast<BlockQ4_K*>(dst), n);
-        case DType::Q5_K: return quantize_row_q5_k_ref(src, static_cast<BlockQ5_K*>(dst), n);
-        case DType::Q6_K: return quantize_row_q6_k_ref(src, static_cast<BlockQ6_K*>(dst), n);
-        default: fail("cannot quantize values to type ", dtype_name(type));
+        case DType::Q8_0:
+            return quantize_row_q8_0_ref(src, static_cast<BlockQ8_0*>(dst), n);
+        case DType::Q4_0:
+            return quantize_row_q4_0_ref(src, static_cast<BlockQ4_0*>(dst), n);
+        case DType::Q5_0:
+            return quantize_row_q5_0_ref(src, static_cast<BlockQ5_0*>(dst), n);
+        case DType::MXFP4:
+            return quantize_row_mxfp4_ref(src, static_cast<BlockMXFP4*>(dst), n);
+        case DType::Q4_K:
+            return quantize_row_q4_k_ref(src, static_cast<BlockQ4_K*>(dst), n);
+        case DType::Q5_K:
+            return quantize_row_q5_k_ref(src, static_cast<BlockQ5_K*>(dst), n);
+        case DType::Q6_K:
+            return quantize_row_q6_k_ref(src, static_cast<BlockQ6_K*>(dst), n);
+        default:
+            fail("cannot quantize values to type ", dtype_name(type));
     }
 }
 

@@ -10,7 +10,9 @@ std::string shape_to_string(const std::vector<int64_t>& shape) {
     return s + "]";
 }
 
-std::string TensorView::shape_str() const { return shape_to_string(shape); }
+std::string TensorView::shape_str() const {
+    return shape_to_string(shape);
+}
 
 TensorView TensorView::slice(int64_t i) const {
     require(rank() >= 2 && i >= 0 && i < shape[0], "tensor ", name, " ", shape_str(),
@@ -25,8 +27,8 @@ TensorView TensorView::slice(int64_t i) const {
 }
 
 TensorView TensorView::row_range(int64_t r0, int64_t n) const {
-    require(r0 >= 0 && n > 0 && r0 + n <= rows(), "tensor ", name, " ", shape_str(), " has no rows [", r0, ", ",
-            r0 + n, ")");
+    require(r0 >= 0 && n > 0 && r0 + n <= rows(), "tensor ", name, " ", shape_str(),
+            " has no rows [", r0, ", ", r0 + n, ")");
     TensorView v = *this;
     v.shape = {n, cols()};
     v.data = row(r0);
@@ -36,10 +38,11 @@ TensorView TensorView::row_range(int64_t r0, int64_t n) const {
 
 TensorView TensorView::column_range(int64_t c0, int64_t n) const {
     const int64_t block = dtype_block_elems(type);
-    require(c0 >= 0 && n > 0 && c0 + n <= cols(), "tensor ", name, " ", shape_str(), " has no columns [", c0, ", ",
-            c0 + n, ")");
-    require(c0 % block == 0 && n % block == 0, "tensor ", name, " (", dtype_name(type), ") cannot be split at column ",
-            c0, ": shards must be whole blocks of ", block, " values");
+    require(c0 >= 0 && n > 0 && c0 + n <= cols(), "tensor ", name, " ", shape_str(),
+            " has no columns [", c0, ", ", c0 + n, ")");
+    require(c0 % block == 0 && n % block == 0, "tensor ", name, " (", dtype_name(type),
+            ") cannot be split at column ", c0, ": shards must be whole blocks of ", block,
+            " values");
     TensorView v = *this;
     v.row_stride = row_stride ? row_stride : row_bytes();
     v.shape = {rows(), n};

@@ -17,7 +17,7 @@
 namespace pangolin {
 
 class ThreadPool {
-public:
+  public:
     explicit ThreadPool(int n_threads);
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
@@ -35,7 +35,7 @@ public:
 
     static int default_threads();
 
-private:
+  private:
     void worker_loop(int index);
 
     int n_threads_;

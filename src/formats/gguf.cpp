@@ -16,22 +16,27 @@ size_t scalar_size(GgufType t) {
     switch (t) {
         case GgufType::U8:
         case GgufType::I8:
-        case GgufType::Bool: return 1;
+        case GgufType::Bool:
+            return 1;
         case GgufType::U16:
-        case GgufType::I16: return 2;
+        case GgufType::I16:
+            return 2;
         case GgufType::U32:
         case GgufType::I32:
-        case GgufType::F32: return 4;
+        case GgufType::F32:
+            return 4;
         case GgufType::U64:
         case GgufType::I64:
-        case GgufType::F64: return 8;
-        default: return 0;
+        case GgufType::F64:
+            return 8;
+        default:
+            return 0;
     }
 }
 
 // Sequential little-endian reader over the mapped bytes with bounds checks.
 class Cursor {
-public:
+  public:
     Cursor(const uint8_t* data, size_t size, const std::string& path)
         : data_(data), size_(size), path_(path) {}
 
@@ -65,7 +70,7 @@ public:
         return p;
     }
 
-private:
+  private:
     const uint8_t* data_;
     size_t size_;
     size_t pos_ = 0;
@@ -77,23 +82,52 @@ GgufValue read_value(Cursor& c, GgufType type, const std::string& key, const std
 
 void read_scalar(Cursor& c, GgufValue& v, const std::string& what) {
     switch (v.type) {
-        case GgufType::U8: v.u = c.read<uint8_t>(what); v.i = int64_t(v.u); break;
-        case GgufType::I8: v.i = c.read<int8_t>(what); v.u = uint64_t(v.i); break;
-        case GgufType::U16: v.u = c.read<uint16_t>(what); v.i = int64_t(v.u); break;
-        case GgufType::I16: v.i = c.read<int16_t>(what); v.u = uint64_t(v.i); break;
-        case GgufType::U32: v.u = c.read<uint32_t>(what); v.i = int64_t(v.u); break;
-        case GgufType::I32: v.i = c.read<int32_t>(what); v.u = uint64_t(v.i); break;
-        case GgufType::U64: v.u = c.read<uint64_t>(what); v.i = int64_t(v.u); break;
-        case GgufType::I64: v.i = c.read<int64_t>(what); v.u = uint64_t(v.i); break;
-        case GgufType::F32: v.f = c.read<float>(what); break;
-        case GgufType::F64: v.f = c.read<double>(what); break;
+        case GgufType::U8:
+            v.u = c.read<uint8_t>(what);
+            v.i = int64_t(v.u);
+            break;
+        case GgufType::I8:
+            v.i = c.read<int8_t>(what);
+            v.u = uint64_t(v.i);
+            break;
+        case GgufType::U16:
+            v.u = c.read<uint16_t>(what);
+            v.i = int64_t(v.u);
+            break;
+        case GgufType::I16:
+            v.i = c.read<int16_t>(what);
+            v.u = uint64_t(v.i);
+            break;
+        case GgufType::U32:
+            v.u = c.read<uint32_t>(what);
+            v.i = int64_t(v.u);
+            break;
+        case GgufType::I32:
+            v.i = c.read<int32_t>(what);
+            v.u = uint64_t(v.i);
+            break;
+        case GgufType::U64:
+            v.u = c.read<uint64_t>(what);
+            v.i = int64_t(v.u);
+            break;
+        case GgufType::I64:
+            v.i = c.read<int64_t>(what);
+            v.u = uint64_t(v.i);
+            break;
+        case GgufType::F32:
+            v.f = c.read<float>(what);
+            break;
+        case GgufType::F64:
+            v.f = c.read<double>(what);
+            break;
         case GgufType::Bool: {
             const auto b = c.read<uint8_t>(what);
             v.b = b != 0;
             v.i = b;
             break;
         }
-        default: break;
+        default:
+            break;
     }
 }
 
@@ -112,8 +146,9 @@ GgufValue read_value(Cursor& c, GgufType type, const std::string& key, const std
         v.count = c.read<uint64_t>(what + " (array length)");
         const size_t es = scalar_size(v.elem_type);
         if (es) {
-            require(v.count <= c.remaining() / es, path, ": truncated or corrupt GGUF file: array '",
-                    key, "' claims ", v.count, " elements, more than the file holds");
+            require(v.count <= c.remaining() / es, path,
+                    ": truncated or corrupt GGUF file: array '", key, "' claims ", v.count,
+                    " elements, more than the file holds");
             v.raw = c.skip(size_t(v.count) * es, what);
         } else if (v.elem_type == GgufType::String) {
             // each string takes at least its 8-byte length
@@ -122,8 +157,9 @@ GgufValue read_value(Cursor& c, GgufType type, const std::string& key, const std
             v.strings.reserve(size_t(v.count));
             for (uint64_t k = 0; k < v.count; ++k) v.strings.push_back(c.read_string(what));
         } else if (v.elem_type == GgufType::Array) {
-            require(v.count <= c.remaining() / 12, path, ": truncated or corrupt GGUF file: array '",
-                    key, "' claims ", v.count, " arrays, more than the file holds");
+            require(v.count <= c.remaining() / 12, path,
+                    ": truncated or corrupt GGUF file: array '", key, "' claims ", v.count,
+                    " arrays, more than the file holds");
             for (uint64_t k = 0; k < v.count; ++k)
                 v.items.push_back(read_value(c, GgufType::Array, key, path, depth + 1));
         } else {
@@ -139,26 +175,71 @@ GgufValue read_value(Cursor& c, GgufType type, const std::string& key, const std
 
 double scalar_as_double(GgufType t, const uint8_t* p) {
     switch (t) {
-        case GgufType::U8: return *p;
-        case GgufType::I8: return int8_t(*p);
-        case GgufType::Bool: return *p != 0;
-        case GgufType::U16: { uint16_t v; std::memcpy(&v, p, 2); return v; }
-        case GgufType::I16: { int16_t v; std::memcpy(&v, p, 2); return v; }
-        case GgufType::U32: { uint32_t v; std::memcpy(&v, p, 4); return v; }
-        case GgufType::I32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-        case GgufType::F32: { float v; std::memcpy(&v, p, 4); return v; }
-        case GgufType::U64: { uint64_t v; std::memcpy(&v, p, 8); return double(v); }
-        case GgufType::I64: { int64_t v; std::memcpy(&v, p, 8); return double(v); }
-        case GgufType::F64: { double v; std::memcpy(&v, p, 8); return v; }
-        default: return 0;
+        case GgufType::U8:
+            return *p;
+        case GgufType::I8:
+            return int8_t(*p);
+        case GgufType::Bool:
+            return *p != 0;
+        case GgufType::U16: {
+            uint16_t v;
+            std::memcpy(&v, p, 2);
+            return v;
+        }
+        case GgufType::I16: {
+            int16_t v;
+            std::memcpy(&v, p, 2);
+            return v;
+        }
+        case GgufType::U32: {
+            uint32_t v;
+            std::memcpy(&v, p, 4);
+            return v;
+        }
+        case GgufType::I32: {
+            int32_t v;
+            std::memcpy(&v, p, 4);
+            return v;
+        }
+        case GgufType::F32: {
+            float v;
+            std::memcpy(&v, p, 4);
+            return v;
+        }
+        case GgufType::U64: {
+            uint64_t v;
+            std::memcpy(&v, p, 8);
+            return double(v);
+        }
+        case GgufType::I64: {
+            int64_t v;
+            std::memcpy(&v, p, 8);
+            return double(v);
+        }
+        case GgufType::F64: {
+            double v;
+            std::memcpy(&v, p, 8);
+            return v;
+        }
+        default:
+            return 0;
     }
 }
 
 int64_t scalar_as_int(GgufType t, const uint8_t* p) {
     switch (t) {
-        case GgufType::U64: { uint64_t v; std::memcpy(&v, p, 8); return int64_t(v); }
-        case GgufType::I64: { int64_t v; std::memcpy(&v, p, 8); return v; }
-        default: return int64_t(scalar_as_double(t, p));
+        case GgufType::U64: {
+            uint64_t v;
+            std::memcpy(&v, p, 8);
+            return int64_t(v);
+        }
+        case GgufType::I64: {
+            int64_t v;
+            std::memcpy(&v, p, 8);
+            return v;
+        }
+        default:
+            return int64_t(scalar_as_double(t, p));
     }
 }
 
@@ -170,17 +251,24 @@ std::string gguf_fp8_scale_name(const std::string& weight_name) {
 }
 
 const char* gguf_type_name(GgufType t) {
-    static const char* names[] = {"u8",  "i8",   "u16",    "i16",   "u32", "i32", "f32",
+    static const char* names[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                   "bool", "string", "array", "u64", "i64", "f64"};
     return uint32_t(t) < 13 ? names[uint32_t(t)] : "unknown";
 }
 
 bool GgufValue::is_integer() const {
     switch (type) {
-        case GgufType::U8: case GgufType::I8: case GgufType::U16: case GgufType::I16:
-        case GgufType::U32: case GgufType::I32: case GgufType::U64: case GgufType::I64:
+        case GgufType::U8:
+        case GgufType::I8:
+        case GgufType::U16:
+        case GgufType::I16:
+        case GgufType::U32:
+        case GgufType::I32:
+        case GgufType::U64:
+        case GgufType::I64:
             return true;
-        default: return false;
+        default:
+            return false;
     }
 }
 
@@ -188,13 +276,17 @@ std::string GgufValue::to_string(size_t max_items) const {
     if (is_integer()) return type == GgufType::U64 ? std::to_string(u) : std::to_string(i);
     if (is_float()) return str_cat(f);
     if (type == GgufType::Bool) return b ? "true" : "false";
-    if (type == GgufType::String) return s.size() > 120 ? "\"" + s.substr(0, 117) + "...\"" : "\"" + s + "\"";
+    if (type == GgufType::String)
+        return s.size() > 120 ? "\"" + s.substr(0, 117) + "...\"" : "\"" + s + "\"";
     std::string out = str_cat("[", gguf_type_name(elem_type), " × ", count, "] ");
     for (size_t k = 0; k < std::min<uint64_t>(count, max_items); ++k) {
         if (k) out += ", ";
-        if (elem_type == GgufType::String) out += "\"" + strings[k] + "\"";
-        else if (elem_type == GgufType::Array) out += items[k].to_string(2);
-        else out += str_cat(scalar_as_double(elem_type, raw + k * scalar_size(elem_type)));
+        if (elem_type == GgufType::String)
+            out += "\"" + strings[k] + "\"";
+        else if (elem_type == GgufType::Array)
+            out += items[k].to_string(2);
+        else
+            out += str_cat(scalar_as_double(elem_type, raw + k * scalar_size(elem_type)));
     }
     if (count > max_items) out += ", ...";
     return out;
@@ -227,8 +319,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
     }
 
     if (const auto* a = find("general.alignment")) {
-        require(a->is_integer() && a->u > 0 && (a->u & (a->u - 1)) == 0 && a->u <= (1u << 20),
-                path, ": general.alignment must be a power of two, got ", a->to_string());
+        require(a->is_integer() && a->u > 0 && (a->u & (a->u - 1)) == 0 && a->u <= (1u << 20), path,
+                ": general.alignment must be a power of two, got ", a->to_string());
         alignment_ = size_t(a->u);
     }
 
@@ -265,7 +357,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
     for (auto& info : infos) {
         const auto type = dtype_from_ggml(info.ggml_type);
         require(type.has_value(), path, ": tensor '", info.name, "' has type ",
-                ggml_type_name(info.ggml_type), ", which Pangolin does not support (supported: "
+                ggml_type_name(info.ggml_type),
+                ", which Pangolin does not support (supported: "
                 "F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, MXFP4)");
         TensorView v;
         v.name = info.name;
@@ -277,8 +370,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
         v.nbytes = dtype_row_bytes(*type, info.dims[0]) * size_t(v.numel() / info.dims[0]);
         require(info.offset % alignment_ == 0, path, ": tensor '", info.name, "' has offset ",
                 info.offset, ", not a multiple of the alignment ", alignment_);
-        require(info.offset <= data_size && v.nbytes <= data_size - info.offset, path,
-                ": tensor '", info.name, "' (", v.nbytes, " bytes at data offset ", info.offset,
+        require(info.offset <= data_size && v.nbytes <= data_size - info.offset, path, ": tensor '",
+                info.name, "' (", v.nbytes, " bytes at data offset ", info.offset,
                 ") extends past the end of the file: the data section holds ", data_size,
                 " bytes (file truncated or corrupt)");
         v.data = file_->data() + data_offset_ + info.offset;
@@ -288,15 +381,17 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
     }
 
     if (const auto block = get_int(k_gguf_fp8_block_key)) {
-        require(*block > 0 && *block <= (1 << 16), path, ": ", k_gguf_fp8_block_key, " must be positive, got ", *block);
+        require(*block > 0 && *block <= (1 << 16), path, ": ", k_gguf_fp8_block_key,
+                " must be positive, got ", *block);
         fp8_block_ = *block;
         for (auto& t : tensors_) {
             if (t.type != DType::I8) continue;
             const auto it = tensor_index_.find(gguf_fp8_scale_name(t.name));
             if (it == tensor_index_.end()) continue;
             TensorView& scale = tensors_[it->second];
-            require(scale.type == DType::I8 || scale.type == DType::F32, path, ": FP8 scale tensor '",
-                    scale.name, "' must be I8 (E8M0 bytes) or F32, found ", dtype_name(scale.type));
+            require(scale.type == DType::I8 || scale.type == DType::F32, path,
+                    ": FP8 scale tensor '", scale.name, "' must be I8 (E8M0 bytes) or F32, found ",
+                    dtype_name(scale.type));
             t.type = DType::F8_E4M3;
             if (scale.type == DType::I8) scale.type = DType::E8M0;
         }
@@ -318,7 +413,8 @@ std::optional<int64_t> GgufFile::get_int(const std::string& key) const {
     if (!v) return std::nullopt;
     if (v->is_integer() || v->type == GgufType::Bool) return v->i;
     if (v->is_float() && v->f == double(int64_t(v->f))) return int64_t(v->f);
-    fail(path(), ": metadata key '", key, "' should be an integer, found ", gguf_type_name(v->type));
+    fail(path(), ": metadata key '", key, "' should be an integer, found ",
+         gguf_type_name(v->type));
 }
 
 std::optional<double> GgufFile::get_float(const std::string& key) const {
@@ -360,7 +456,8 @@ std::vector<float> GgufFile::get_floats(const std::string& key) const {
             ": metadata key '", key, "' should be a numeric array");
     std::vector<float> out(size_t(v->count));
     const size_t es = scalar_size(v->elem_type);
-    for (size_t k = 0; k < out.size(); ++k) out[k] = float(scalar_as_double(v->elem_type, v->raw + k * es));
+    for (size_t k = 0; k < out.size(); ++k)
+        out[k] = float(scalar_as_double(v->elem_type, v->raw + k * es));
     return out;
 }
 

@@ -68,7 +68,7 @@ struct GgufValue {
 };
 
 class GgufFile {
-public:
+  public:
     explicit GgufFile(const std::string& path);
 
     const std::string& path() const { return file_->path(); }
@@ -95,7 +95,7 @@ public:
     // The FP8 block size of k_gguf_fp8_block_key; 0 when the file holds no FP8 tensors.
     int64_t fp8_block() const { return fp8_block_; }
 
-private:
+  private:
     std::shared_ptr<MappedFile> file_;
     uint32_t version_ = 0;
     size_t alignment_ = 32;

@@ -39,12 +39,15 @@ ModelConfig config_from_gguf(const GgufFile& g) {
     c.rope.n_dims = g.get_int(p + "rope.dimension_count").value_or(c.head_dim);
     const std::string scaling = g.get_string(p + "rope.scaling.type").value_or("none");
     const double factor = g.get_float(p + "rope.scaling.factor").value_or(1.0);
-    if (scaling == "linear" && factor != 1.0) c.rope.scaling = RopeScaling::Linear;
-    else if (scaling == "yarn") c.rope.scaling = RopeScaling::Yarn;
+    if (scaling == "linear" && factor != 1.0)
+        c.rope.scaling = RopeScaling::Linear;
+    else if (scaling == "yarn")
+        c.rope.scaling = RopeScaling::Yarn;
     else if (scaling != "none" && scaling != "linear")
         fail(g.path(), ": unsupported rope scaling type '", scaling, "'");
     c.rope.factor = factor;
-    c.rope.original_context = g.get_int(p + "rope.scaling.original_context_length").value_or(c.n_ctx_train);
+    c.rope.original_context =
+        g.get_int(p + "rope.scaling.original_context_length").value_or(c.n_ctx_train);
     c.rope.beta_fast = g.get_float(p + "rope.scaling.yarn_beta_fast").value_or(32.0);
     c.rope.beta_slow = g.get_float(p + "rope.scaling.yarn_beta_slow").value_or(1.0);
     // llama.cpp stores DeepSeek's 0.1 * mscale_all_dim as yarn_log_multiplier.

@@ -21,28 +21,64 @@ void append_string(std::vector<uint8_t>& out, const std::string& s) {
 }
 size_t scalar_bytes(GgufType t) {
     switch (t) {
-        case GgufType::U8: case GgufType::I8: case GgufType::Bool: return 1;
-        case GgufType::U16: case GgufType::I16: return 2;
-        case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-        case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-        default: return 0;
+        case GgufType::U8:
+        case GgufType::I8:
+        case GgufType::Bool:
+            return 1;
+        case GgufType::U16:
+        case GgufType::I16:
+            return 2;
+        case GgufType::U32:
+        case GgufType::I32:
+        case GgufType::F32:
+            return 4;
+        case GgufType::U64:
+        case GgufType::I64:
+        case GgufType::F64:
+            return 8;
+        default:
+            return 0;
     }
 }
 void encode_value(std::vector<uint8_t>& e, const GgufValue& v) {
     append<uint32_t>(e, uint32_t(v.type));
     switch (v.type) {
-        case GgufType::U8: append<uint8_t>(e, uint8_t(v.u)); break;
-        case GgufType::I8: append<int8_t>(e, int8_t(v.i)); break;
-        case GgufType::U16: append<uint16_t>(e, uint16_t(v.u)); break;
-        case GgufType::I16: append<int16_t>(e, int16_t(v.i)); break;
-        case GgufType::U32: append<uint32_t>(e, uint32_t(v.u)); break;
-        case GgufType::I32: append<int32_t>(e, int32_t(v.i)); break;
-        case GgufType::U64: append<uint64_t>(e, v.u); break;
-        case GgufType::I64: append<int64_t>(e, v.i); break;
-        case GgufType::F32: append<float>(e, float(v.f)); break;
-        case GgufType::F64: append<double>(e, v.f); break;
-        case GgufType::Bool: append<uint8_t>(e, v.b ? 1 : 0); break;
-        case GgufType::String: append_string(e, v.s); break;
+        case GgufType::U8:
+            append<uint8_t>(e, uint8_t(v.u));
+            break;
+        case GgufType::I8:
+            append<int8_t>(e, int8_t(v.i));
+            break;
+        case GgufType::U16:
+            append<uint16_t>(e, uint16_t(v.u));
+            break;
+        case GgufType::I16:
+            append<int16_t>(e, int16_t(v.i));
+            break;
+        case GgufType::U32:
+            append<uint32_t>(e, uint32_t(v.u));
+            break;
+        case GgufType::I32:
+            append<int32_t>(e, int32_t(v.i));
+            break;
+        case GgufType::U64:
+            append<uint64_t>(e, v.u);
+            break;
+        case GgufType::I64:
+            append<int64_t>(e, v.i);
+            break;
+        case GgufType::F32:
+            append<float>(e, float(v.f));
+            break;
+        case GgufType::F64:
+            append<double>(e, v.f);
+            break;
+        case GgufType::Bool:
+            append<uint8_t>(e, v.b ? 1 : 0);
+            break;
+        case GgufType::String:
+            append_string(e, v.s);
+            break;
         case GgufType::Array: {
             append<uint32_t>(e, uint32_t(v.elem_type));
             append<uint64_t>(e, v.count);
@@ -151,7 +187,8 @@ void GgufWriter::set_value(const std::string& key, const GgufValue& v) {
     put(key, std::move(e));
 }
 
-void GgufWriter::add_tensor(const std::string& name, DType type, const std::vector<int64_t>& shape) {
+void GgufWriter::add_tensor(const std::string& name, DType type,
+                            const std::vector<int64_t>& shape) {
     require(!header_written_, "GGUF writer: tensor added after the header was written");
     require(!shape.empty(), "GGUF writer: tensor ", name, " has no dimensions");
     int64_t rows = 1;
@@ -163,7 +200,9 @@ void GgufWriter::add_tensor(const std::string& name, DType type, const std::vect
     tensors_.push_back(std::move(t));
 }
 
-uint64_t GgufWriter::total_tensor_bytes() const { return data_size_; }
+uint64_t GgufWriter::total_tensor_bytes() const {
+    return data_size_;
+}
 
 void GgufWriter::write_raw(const void* data, size_t n) {
     if (n == 0) return;
@@ -207,7 +246,8 @@ void GgufWriter::write_header() {
     for (const auto& t : tensors_) {
         append_string(h, t.name);
         append<uint32_t>(h, uint32_t(t.shape.size()));
-        for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) append<uint64_t>(h, uint64_t(*it));
+        for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it)
+            append<uint64_t>(h, uint64_t(*it));
         append<uint32_t>(h, dtype_to_ggml(t.type));
         append<uint64_t>(h, t.offset);
     }

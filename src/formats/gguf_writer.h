@@ -15,7 +15,7 @@
 namespace pangolin {
 
 class GgufWriter {
-public:
+  public:
     explicit GgufWriter(std::string path, size_t alignment = 32);
     ~GgufWriter();  // removes the partial file unless finish() succeeded
     GgufWriter(const GgufWriter&) = delete;
@@ -46,7 +46,7 @@ public:
     // Checks every tensor was written in full, flushes, and renames into place.
     void finish();
 
-private:
+  private:
     struct Kv {
         std::string key;
         std::vector<uint8_t> encoded;  // type + value

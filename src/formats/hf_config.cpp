@@ -51,7 +51,8 @@ ModelConfig config_from_hf(const json& j, const std::string& path) {
     auto int_or = [&](const std::string& key, int64_t fallback) -> int64_t {
         const json* v = hf_config_value(j, key);
         if (!v) return fallback;
-        require(v->is_number_integer(), path, ": key '", key, "' must be an integer, found ", v->dump());
+        require(v->is_number_integer(), path, ": key '", key, "' must be an integer, found ",
+                v->dump());
         return v->get<int64_t>();
     };
     auto need_int = [&](const std::string& key) -> int64_t {
@@ -69,7 +70,8 @@ ModelConfig config_from_hf(const json& j, const std::string& path) {
     auto bool_or = [&](const std::string& key, bool fallback) -> bool {
         const json* v = hf_config_value(j, key);
         if (!v) return fallback;
-        require(v->is_boolean(), path, ": key '", key, "' must be true or false, found ", v->dump());
+        require(v->is_boolean(), path, ": key '", key, "' must be true or false, found ",
+                v->dump());
         return v->get<bool>();
     };
 
@@ -93,7 +95,8 @@ ModelConfig config_from_hf(const json& j, const std::string& path) {
     c.tie_embeddings = bool_or("tie_word_embeddings", false);
     c.bos_id = int_or("bos_token_id", -1);
     if (const json* eos = hf_config_value(j, "eos_token_id")) {
-        if (eos->is_number_integer()) c.eos_id = eos->get<int64_t>();
+        if (eos->is_number_integer())
+            c.eos_id = eos->get<int64_t>();
         else if (eos->is_array() && !eos->empty() && (*eos)[0].is_number_integer())
             c.eos_id = (*eos)[0].get<int64_t>();
     }
@@ -103,18 +106,26 @@ ModelConfig config_from_hf(const json& j, const std::string& path) {
     c.rope.layout = RopeLayout::Neox;  // HF's rotate_half
     if (const json* rs = hf_config_value(j, "rope_scaling"); rs && rs->is_object()) {
         std::string type;
-        if (rs->contains("rope_type") && (*rs)["rope_type"].is_string()) type = (*rs)["rope_type"];
-        else if (rs->contains("type") && (*rs)["type"].is_string()) type = (*rs)["type"];
+        if (rs->contains("rope_type") && (*rs)["rope_type"].is_string())
+            type = (*rs)["rope_type"];
+        else if (rs->contains("type") && (*rs)["type"].is_string())
+            type = (*rs)["type"];
         auto get = [&](const char* k, double fallback) {
             return rs->contains(k) && (*rs)[k].is_number() ? (*rs)[k].get<double>() : fallback;
         };
         c.rope.factor = get("factor", 1.0);
-        c.rope.original_context = int64_t(get("original_max_position_embeddings", double(c.n_ctx_train)));
-        if (type == "linear") c.rope.scaling = RopeScaling::Linear;
-        else if (type == "llama3") c.rope.scaling = RopeScaling::Llama3;
-        else if (type == "yarn" || type == "deepseek_yarn") c.rope.scaling = RopeScaling::Yarn;
-        else if (type == "default" || type.empty()) c.rope.scaling = RopeScaling::None;
-        else fail(path, ": unsupported rope_scaling type '", type, "'");
+        c.rope.original_context =
+            int64_t(get("original_max_position_embeddings", double(c.n_ctx_train)));
+        if (type == "linear")
+            c.rope.scaling = RopeScaling::Linear;
+        else if (type == "llama3")
+            c.rope.scaling = RopeScaling::Llama3;
+        else if (type == "yarn" || type == "deepseek_yarn")
+            c.rope.scaling = RopeScaling::Yarn;
+        else if (type == "default" || type.empty())
+            c.rope.scaling = RopeScaling::None;
+        else
+            fail(path, ": unsupported rope_scaling type '", type, "'");
         c.rope.low_freq_factor = get("low_freq_factor", 1.0);
         c.rope.high_freq_factor = get("high_freq_factor", 4.0);
         c.rope.beta_fast = get("beta_fast", 32.0);

@@ -19,11 +19,11 @@ struct RopeConfig {
     int64_t n_dims = 0;  // rotated dimensions per head (≤ head_dim)
     RopeLayout layout = RopeLayout::Neox;
     RopeScaling scaling = RopeScaling::None;
-    double factor = 1.0;          // context extension factor (linear, llama3, yarn)
+    double factor = 1.0;           // context extension factor (linear, llama3, yarn)
     int64_t original_context = 0;  // pre-extension training context (llama3, yarn)
     double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3
     double beta_fast = 32.0, beta_slow = 1.0;              // yarn ramp
-    double yarn_attn_factor = 1.0;   // multiplies cos/sin (llama.cpp attn_factor)
+    double yarn_attn_factor = 1.0;  // multiplies cos/sin (llama.cpp attn_factor)
     double yarn_mscale = 1.0, yarn_mscale_all_dim = 0.0;  // DeepSeek's softmax-scale correction
     std::vector<float> freq_factors;  // per-pair divisors (GGUF rope_freqs.weight)
 };

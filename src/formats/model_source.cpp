@@ -32,7 +32,8 @@ std::unique_ptr<ModelSource> ModelSource::open(const std::string& path) {
         }
         require(cfg->is_object(), config_path, ": must hold a JSON object");
         const auto* archs = hf_config_value(*cfg, "architectures");
-        require(archs && archs->is_array() && !archs->empty() && (*archs)[0].is_string(), config_path,
+        require(archs && archs->is_array() && !archs->empty() && (*archs)[0].is_string(),
+                config_path,
                 ": missing required key 'architectures' (a list naming the model class)");
         src->kind_ = SourceKind::HfFolder;
         src->architecture_ = (*archs)[0].get<std::string>();

@@ -17,7 +17,7 @@ class GgufFile;
 class SafetensorsSet;
 
 class ModelSource {
-public:
+  public:
     // Opens `path`: a .gguf file or a folder holding config.json. Throws Error otherwise.
     static std::unique_ptr<ModelSource> open(const std::string& path);
     ~ModelSource();
@@ -38,7 +38,7 @@ public:
     const GgufFile* gguf() const { return gguf_.get(); }
     const nlohmann::json& hf_config() const;  // throws for GGUF sources
 
-private:
+  private:
     ModelSource() = default;
     std::string path_;
     std::string architecture_;

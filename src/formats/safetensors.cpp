@@ -111,9 +111,11 @@ SafetensorsSet::SafetensorsSet(const std::string& folder) {
     } else {
         std::vector<std::string> found;
         for (const auto& e : fs::directory_iterator(dir))
-            if (e.path().extension() == ".safetensors") found.push_back(e.path().filename().string());
+            if (e.path().extension() == ".safetensors")
+                found.push_back(e.path().filename().string());
         std::sort(found.begin(), found.end());
-        require(!found.empty(), folder, ": no model.safetensors, model.safetensors.index.json or "
+        require(!found.empty(), folder,
+                ": no model.safetensors, model.safetensors.index.json or "
                 "*.safetensors file in this folder");
         shard_names = found;
     }

@@ -16,13 +16,13 @@
 namespace pangolin {
 
 class SafetensorsFile {
-public:
+  public:
     explicit SafetensorsFile(const std::string& path);
     const std::string& path() const { return file_->path(); }
     const std::vector<TensorView>& tensors() const { return tensors_; }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
-private:
+  private:
     std::shared_ptr<MappedFile> file_;
     std::vector<TensorView> tensors_;
     std::map<std::string, std::string> metadata_;
@@ -31,13 +31,13 @@ private:
 // All tensors of a Hugging Face checkpoint folder (model.safetensors, or the shards named by
 // model.safetensors.index.json), looked up by name.
 class SafetensorsSet {
-public:
+  public:
     explicit SafetensorsSet(const std::string& folder);
     const TensorView* find(const std::string& name) const;
     std::vector<const TensorView*> all() const;
     size_t total_bytes() const;
 
-private:
+  private:
     std::vector<std::unique_ptr<SafetensorsFile>> files_;
     std::map<std::string, const TensorView*> index_;
 };

@@ -36,8 +36,10 @@ std::vector<SynthShape> make_shapes() {
     // Qwen2.5-0.5B: tied embeddings, GQA 14/2, head_dim 64
     v.push_back(qwen2_shape("qwen2.5-0.5b", 151936, 896, 24, 14, 2, 4864, 32768, 1e6, true));
     // DeepSeek-R1-Distill-Qwen-1.5B / 7B (Qwen2.5-Math bases)
-    v.push_back(qwen2_shape("r1-distill-qwen-1.5b", 151936, 1536, 28, 12, 2, 8960, 131072, 1e4, false));
-    v.push_back(qwen2_shape("r1-distill-qwen-7b", 152064, 3584, 28, 28, 4, 18944, 131072, 1e4, false));
+    v.push_back(
+        qwen2_shape("r1-distill-qwen-1.5b", 151936, 1536, 28, 12, 2, 8960, 131072, 1e4, false));
+    v.push_back(
+        qwen2_shape("r1-distill-qwen-7b", 152064, 3584, 28, 28, 4, 18944, 131072, 1e4, false));
     {
         // openPangu-Embedded-7B: biases on q, k, v and o; SentencePiece vocabulary
         SynthShape s;
@@ -45,7 +47,8 @@ std::vector<SynthShape> make_shapes() {
         s.arch = "pangu-embedded";
         s.tokenizer = "llama";
         s.pre = "default";
-        s.n_vocab = 153376, s.n_embd = 4096, s.n_layer = 34, s.n_head = 32, s.n_head_kv = 8, s.head_dim = 128;
+        s.n_vocab = 153376, s.n_embd = 4096, s.n_layer = 34, s.n_head = 32, s.n_head_kv = 8,
+        s.head_dim = 128;
         s.n_ff = 12800, s.n_ctx = 32768, s.rope_theta = 1.6e7, s.norm_eps = 1e-5;
         s.qkv_bias = true, s.o_bias = true;
         s.bos = 1, s.eos = 45892;
@@ -58,7 +61,8 @@ std::vector<SynthShape> make_shapes() {
         s.arch = "qwen3moe";
         s.tokenizer = "gpt2";
         s.pre = "qwen2";
-        s.n_vocab = 151936, s.n_embd = 2048, s.n_layer = 48, s.n_head = 32, s.n_head_kv = 4, s.head_dim = 128;
+        s.n_vocab = 151936, s.n_embd = 2048, s.n_layer = 48, s.n_head = 32, s.n_head_kv = 4,
+        s.head_dim = 128;
         s.n_ff = 6144, s.n_ctx = 40960, s.rope_theta = 1e6, s.norm_eps = 1e-6, s.qk_norm = true;
         s.n_expert = 128, s.n_expert_used = 8, s.n_ff_expert = 768;
         s.bos = 151643, s.eos = 151645;
@@ -79,7 +83,8 @@ std::vector<SynthShape> make_shapes() {
         s.n_ff = 10944, s.n_ctx = 163840, s.rope_theta = 1e4, s.norm_eps = 1e-6;
         s.kv_lora = 512, s.qk_nope = 128, s.qk_rope = 64, s.v_head = 128;
         s.head_dim = s.qk_nope + s.qk_rope;
-        s.n_expert = 64, s.n_expert_used = 6, s.n_ff_expert = 1408, s.n_shared = 2, s.n_ff_shared = 2 * 1408;
+        s.n_expert = 64, s.n_expert_used = 6, s.n_ff_expert = 1408, s.n_shared = 2,
+        s.n_ff_shared = 2 * 1408;
         s.n_dense_lead = 1, s.gating = 1;
         s.yarn_factor = 40, s.yarn_orig_ctx = 4096, s.yarn_log_mul = 0.0707;
         s.bos = 100000, s.eos = 100001;
@@ -93,9 +98,12 @@ std::vector<SynthShape> make_shapes() {
         s.arch = "pangu-pro-moe";
         s.tokenizer = "llama";
         s.pre = "default";
-        s.n_vocab = 153376, s.n_embd = 5120, s.n_layer = 48, s.n_head = 40, s.n_head_kv = 8, s.head_dim = 128;
-        s.n_ctx = 131072, s.rope_theta = 1.6e7, s.norm_eps = 1e-5, s.qkv_bias = true, s.o_bias = true;
-        s.n_expert = 64, s.n_expert_used = 8, s.n_ff_expert = 1344, s.n_shared = 1, s.n_ff_shared = 5376;
+        s.n_vocab = 153376, s.n_embd = 5120, s.n_layer = 48, s.n_head = 40, s.n_head_kv = 8,
+        s.head_dim = 128;
+        s.n_ctx = 131072, s.rope_theta = 1.6e7, s.norm_eps = 1e-5, s.qkv_bias = true,
+        s.o_bias = true;
+        s.n_expert = 64, s.n_expert_used = 8, s.n_ff_expert = 1344, s.n_shared = 1,
+        s.n_ff_shared = 5376;
         s.n_expert_group = 8, s.n_group_used = 8, s.router_scale = true;
         s.bos = 1, s.eos = 45892;
         v.push_back(s);
@@ -122,8 +130,12 @@ std::vector<Spec> tensor_specs(const SynthShape& s, int64_t n_layer, DType mat) 
         const DType type = shape.back() % dtype_block_elems(mat) == 0 ? mat : DType::F16;
         t.push_back({name, std::move(shape), type, Init::Normal});
     };
-    auto norm = [&](const std::string& name, int64_t n) { t.push_back({name, {n}, DType::F32, Init::Ones}); };
-    auto bias = [&](const std::string& name, int64_t n) { t.push_back({name, {n}, DType::F32, Init::Normal}); };
+    auto norm = [&](const std::string& name, int64_t n) {
+        t.push_back({name, {n}, DType::F32, Init::Ones});
+    };
+    auto bias = [&](const std::string& name, int64_t n) {
+        t.push_back({name, {n}, DType::F32, Init::Normal});
+    };
 
     matrix("token_embd.weight", {s.n_vocab, s.n_embd});
     for (int64_t i = 0; i < n_layer; ++i) {
@@ -189,13 +201,20 @@ std::vector<Spec> tensor_specs(const SynthShape& s, int64_t n_layer, DType mat) 
 
 uint32_t file_type(DType t) {
     switch (t) {
-        case DType::F32: return 0;
-        case DType::F16: return 1;
-        case DType::Q4_0: return 2;
-        case DType::Q8_0: return 7;
-        case DType::Q5_0: return 8;
-        case DType::BF16: return 32;
-        default: return 0;
+        case DType::F32:
+            return 0;
+        case DType::F16:
+            return 1;
+        case DType::Q4_0:
+            return 2;
+        case DType::Q8_0:
+            return 7;
+        case DType::Q5_0:
+            return 8;
+        case DType::BF16:
+            return 32;
+        default:
+            return 0;
     }
 }
 
@@ -245,7 +264,8 @@ void write_tokenizer(GgufWriter& g, const SynthShape& s) {
                 tokens.push_back(std::string(1, a) + std::string(1, b)), types.push_back(1);
             }
         }
-        while (int64_t(tokens.size()) < n) tokens.push_back("[SYN" + std::to_string(tokens.size()) + "]"), types.push_back(1);
+        while (int64_t(tokens.size()) < n)
+            tokens.push_back("[SYN" + std::to_string(tokens.size()) + "]"), types.push_back(1);
         g.set_string("tokenizer.ggml.model", "gpt2");
         g.set_string("tokenizer.ggml.pre", s.pre);
         tokens.resize(size_t(n)), types.resize(size_t(n));
@@ -323,7 +343,8 @@ void write_metadata(GgufWriter& g, const SynthShape& s, int64_t n_layer, DType m
         g.set_u32(p + "expert_count", uint32_t(s.n_expert));
         g.set_u32(p + "expert_used_count", uint32_t(s.n_expert_used));
         g.set_u32(p + "expert_feed_forward_length", uint32_t(s.n_ff_expert));
-        if (s.n_dense_lead > 0) g.set_u32(p + "leading_dense_block_count", uint32_t(s.n_dense_lead));
+        if (s.n_dense_lead > 0)
+            g.set_u32(p + "leading_dense_block_count", uint32_t(s.n_dense_lead));
         if (s.n_shared > 0) {
             g.set_u32(p + "expert_shared_count", uint32_t(s.n_shared));
             if (s.n_ff_shared != s.n_shared * s.n_ff_expert)
@@ -357,7 +378,8 @@ inline uint64_t splitmix(uint64_t x) {
 // (Irwin–Hall; exact mean and variance, tails cut at ±3.46).
 inline float normal(uint64_t key) {
     const uint64_t r = splitmix(key);
-    const float s = float(r & 0xffff) + float((r >> 16) & 0xffff) + float((r >> 32) & 0xffff) + float(r >> 48);
+    const float s =
+        float(r & 0xffff) + float((r >> 16) & 0xffff) + float((r >> 32) & 0xffff) + float(r >> 48);
     return (s / 65536.0f - 2.0f) * 1.7320508f;
 }
 
@@ -372,17 +394,26 @@ void fill_row(const Spec& t, uint64_t key, int64_t row, int64_t cols, float stdd
 
 void encode_row(DType type, const float* x, int64_t n, uint8_t* out) {
     switch (type) {
-        case DType::F32: std::memcpy(out, x, size_t(n) * 4); return;
+        case DType::F32:
+            std::memcpy(out, x, size_t(n) * 4);
+            return;
         case DType::F16:
             for (int64_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(out)[i] = f32_to_f16(x[i]);
             return;
         case DType::BF16:
             for (int64_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(out)[i] = f32_to_bf16(x[i]);
             return;
-        case DType::Q8_0: quantize_row_q8_0_ref(x, reinterpret_cast<BlockQ8_0*>(out), n); return;
-        case DType::Q4_0: quantize_row_q4_0_ref(x, reinterpret_cast<BlockQ4_0*>(out), n); return;
-        case DType::Q5_0: quantize_row_q5_0_ref(x, reinterpret_cast<BlockQ5_0*>(out), n); return;
-        default: fail("synth cannot write ", dtype_name(type), " tensors");
+        case DType::Q8_0:
+            quantize_row_q8_0_ref(x, reinterpret_cast<BlockQ8_0*>(out), n);
+            return;
+        case DType::Q4_0:
+            quantize_row_q4_0_ref(x, reinterpret_cast<BlockQ4_0*>(out), n);
+            return;
+        case DType::Q5_0:
+            quantize_row_q5_0_ref(x, reinterpret_cast<BlockQ5_0*>(out), n);
+            return;
+        default:
+            fail("synth cannot write ", dtype_name(type), " tensors");
     }
 }
 
@@ -411,15 +442,20 @@ int64_t synth_param_count(const SynthShape& shape, int64_t n_layer) {
 
 void write_synth_gguf(const SynthShape& shape, const SynthOptions& o, const std::string& path) {
     switch (o.type) {
-        case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0: case DType::Q5_0:
+        case DType::F32:
+        case DType::F16:
+        case DType::BF16:
+        case DType::Q8_0:
+        case DType::Q4_0:
+        case DType::Q5_0:
             break;
         default:
-            fail("synth writes F32, F16, BF16, Q8_0, Q4_0 or Q5_0 weights, not ", dtype_name(o.type),
-                 " (make an F16 file and convert it with llama-quantize)");
+            fail("synth writes F32, F16, BF16, Q8_0, Q4_0 or Q5_0 weights, not ",
+                 dtype_name(o.type), " (make an F16 file and convert it with llama-quantize)");
     }
     const int64_t n_layer = o.n_layer > 0 ? o.n_layer : shape.n_layer;
-    require(shape.n_dense_lead < n_layer || shape.n_expert == 0, "shape ", shape.name, " needs more than ",
-            shape.n_dense_lead, " layers");
+    require(shape.n_dense_lead < n_layer || shape.n_expert == 0, "shape ", shape.name,
+            " needs more than ", shape.n_dense_lead, " layers");
     const auto specs = tensor_specs(shape, n_layer, o.type);
 
     GgufWriter g(path);

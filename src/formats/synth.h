@@ -42,13 +42,14 @@ struct SynthOptions {
     DType type = DType::F16;  // matrices; norms and biases are F32. Quantized types the
                               // writer cannot produce are refused (use llama-quantize).
     uint64_t seed = 42;
-    float stddev = 0.02f;     // weights ~ N(0, stddev); norms = 1; biases ~ N(0, stddev)
-    int64_t n_layer = 0;      // 0: the shape's layer count
-    int n_threads = 0;        // 0: all cores
+    float stddev = 0.02f;  // weights ~ N(0, stddev); norms = 1; biases ~ N(0, stddev)
+    int64_t n_layer = 0;   // 0: the shape's layer count
+    int n_threads = 0;     // 0: all cores
 };
 
 // Writes the model to `path` (via "<path>.partial", renamed when complete); progress on stderr.
-void write_synth_gguf(const SynthShape& shape, const SynthOptions& options, const std::string& path);
+void write_synth_gguf(const SynthShape& shape, const SynthOptions& options,
+                      const std::string& path);
 
 // Parameter count of the shape (with options.n_layer applied).
 int64_t synth_param_count(const SynthShape& shape, int64_t n_layer);

@@ -6,7 +6,9 @@
 
 namespace pangolin {
 
-void Arena::FreeDeleter::operator()(float* p) const { std::free(p); }
+void Arena::FreeDeleter::operator()(float* p) const {
+    std::free(p);
+}
 
 namespace {
 float* aligned_floats(size_t n) {

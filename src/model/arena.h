@@ -9,11 +9,11 @@
 namespace pangolin {
 
 class Arena {
-public:
+  public:
     float* alloc(size_t n_floats);
     void reset();
 
-private:
+  private:
     struct FreeDeleter {
         void operator()(float* p) const;
     };

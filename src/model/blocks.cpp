@@ -23,18 +23,25 @@ AttentionWeights load_attention(const TensorLoader& loader, int64_t layer, const
         w.o = loader.matrix(p + "attn_output.weight", c.n_embd, o_in);
     } else {
         // This rank's heads: rows of q/k/v, the matching columns of o.
-        require(c.n_head % sh.size == 0 && c.n_head_kv % sh.size == 0, loader.source().path(), ": ", sh.size,
-                " ranks cannot split ", c.n_head, " attention heads and ", c.n_head_kv,
-                " key/value heads evenly (tensor parallelism needs both to be multiples of the rank count)");
+        require(c.n_head % sh.size == 0 && c.n_head_kv % sh.size == 0, loader.source().path(), ": ",
+                sh.size, " ranks cannot split ", c.n_head, " attention heads and ", c.n_head_kv,
+                " key/value heads evenly (tensor parallelism needs both to be multiples of the "
+                "rank count)");
         w.sharded = true;
         w.n_head = c.n_head / sh.size;
         w.n_head_kv = c.n_head_kv / sh.size;
         const int64_t h0 = sh.rank * w.n_head, g0 = sh.rank * w.n_head_kv;
-        auto shard = [&](const std::string& name, int64_t rows, int64_t cols) { return loader.tensor(name, {rows, cols}); };
-        w.q = loader.wrap(shard(p + "attn_q.weight", q_out, c.n_embd).row_range(h0 * c.head_dim, w.n_head * c.head_dim));
-        w.k = loader.wrap(shard(p + "attn_k.weight", k_out, c.n_embd).row_range(g0 * c.head_dim, w.n_head_kv * c.head_dim));
-        w.v = loader.wrap(shard(p + "attn_v.weight", v_out, c.n_embd).row_range(g0 * c.head_dim_v, w.n_head_kv * c.head_dim_v));
-        w.o = loader.wrap(shard(p + "attn_output.weight", c.n_embd, o_in).column_range(h0 * c.head_dim_v, w.n_head * c.head_dim_v));
+        auto shard = [&](const std::string& name, int64_t rows, int64_t cols) {
+            return loader.tensor(name, {rows, cols});
+        };
+        w.q = loader.wrap(shard(p + "attn_q.weight", q_out, c.n_embd)
+                              .row_range(h0 * c.head_dim, w.n_head * c.head_dim));
+        w.k = loader.wrap(shard(p + "attn_k.weight", k_out, c.n_embd)
+                              .row_range(g0 * c.head_dim, w.n_head_kv * c.head_dim));
+        w.v = loader.wrap(shard(p + "attn_v.weight", v_out, c.n_embd)
+                              .row_range(g0 * c.head_dim_v, w.n_head_kv * c.head_dim_v));
+        w.o = loader.wrap(shard(p + "attn_output.weight", c.n_embd, o_in)
+                              .column_range(h0 * c.head_dim_v, w.n_head * c.head_dim_v));
     }
     if (options.qkv_bias) {
         w.q_bias = loader.vector(p + "attn_q.bias", q_out);
@@ -93,12 +100,13 @@ void self_attention(const AttentionWeights& w, const ModelConfig& c, const RopeT
               ctx.n_visible.data(), pool);
 
     matmul(w.o, att, n_head * dv, n, out, c.n_embd, pool);
-    if (w.sharded) ctx.comm->allreduce_sum(out, size_t(n * c.n_embd));  // the one all-reduce of this block
+    if (w.sharded)
+        ctx.comm->allreduce_sum(out, size_t(n * c.n_embd));  // the one all-reduce of this block
     if (!w.o_bias.empty()) add_bias(out, c.n_embd, w.o_bias.data(), c.n_embd, n);
 }
 
-FfnWeights load_ffn(const TensorLoader& loader, const std::string& prefix, int64_t n_embd, int64_t n_ff,
-                    bool shard_if_tp) {
+FfnWeights load_ffn(const TensorLoader& loader, const std::string& prefix, int64_t n_embd,
+                    int64_t n_ff, bool shard_if_tp) {
     FfnWeights w;
     const Sharding& sh = loader.sharding();
     if (!(shard_if_tp && sh.tensor())) {
@@ -107,17 +115,20 @@ FfnWeights load_ffn(const TensorLoader& loader, const std::string& prefix, int64
         w.down = loader.matrix(prefix + "ffn_down.weight", n_embd, n_ff);
         return w;
     }
-    require(n_ff % sh.size == 0, loader.source().path(), ": the MLP width ", n_ff, " cannot be split over ", sh.size,
-            " ranks (tensor parallelism needs a multiple)");
+    require(n_ff % sh.size == 0, loader.source().path(), ": the MLP width ", n_ff,
+            " cannot be split over ", sh.size, " ranks (tensor parallelism needs a multiple)");
     const int64_t part = n_ff / sh.size, f0 = sh.rank * part;
     w.sharded = true;
-    w.gate = loader.wrap(loader.tensor(prefix + "ffn_gate.weight", {n_ff, n_embd}).row_range(f0, part));
+    w.gate =
+        loader.wrap(loader.tensor(prefix + "ffn_gate.weight", {n_ff, n_embd}).row_range(f0, part));
     w.up = loader.wrap(loader.tensor(prefix + "ffn_up.weight", {n_ff, n_embd}).row_range(f0, part));
-    w.down = loader.wrap(loader.tensor(prefix + "ffn_down.weight", {n_embd, n_ff}).column_range(f0, part));
+    w.down = loader.wrap(
+        loader.tensor(prefix + "ffn_down.weight", {n_embd, n_ff}).column_range(f0, part));
     return w;
 }
 
-void swiglu_ffn(const FfnWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens, float* out) {
+void swiglu_ffn(const FfnWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens,
+                float* out) {
     const int64_t n_ff = w.gate.rows(), n_embd = w.gate.cols();
     float* gate = ctx.scratch(n_tokens * n_ff);
     float* up = ctx.scratch(n_tokens * n_ff);
@@ -125,7 +136,9 @@ void swiglu_ffn(const FfnWeights& w, ForwardContext& ctx, const float* h, int64_
     matmul_fused(gate_up, 2, h, n_embd, n_tokens, *ctx.pool);
     silu_mul(gate, n_ff, up, n_ff, n_ff, n_tokens, gate, n_ff, ctx.pool);
     matmul(w.down, gate, n_ff, n_tokens, out, n_embd, *ctx.pool);
-    if (w.sharded) ctx.comm->allreduce_sum(out, size_t(n_tokens * n_embd));  // the one all-reduce of this block
+    if (w.sharded)
+        ctx.comm->allreduce_sum(out,
+                                size_t(n_tokens * n_embd));  // the one all-reduce of this block
 }
 
 }  // namespace pangolin

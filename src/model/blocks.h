@@ -20,7 +20,8 @@ struct AttentionOptions {
 struct AttentionWeights {
     int64_t n_head = 0, n_head_kv = 0;  // heads held by this rank
     bool sharded = false;               // tensor-parallel: all-reduce the output
-    Weight q, k, v, o;          // q: [n_head*dk, n_embd], k: [n_kv*dk, n_embd], v: [n_kv*dv, n_embd], o: [n_embd, n_head*dv]
+    Weight q, k, v, o;  // q: [n_head*dk, n_embd], k: [n_kv*dk, n_embd], v: [n_kv*dv, n_embd], o:
+                        // [n_embd, n_head*dv]
     std::vector<float> q_bias, k_bias, v_bias, o_bias;  // empty when absent
     std::vector<float> q_norm, k_norm;                  // [dk] each, empty when absent
 };
@@ -34,17 +35,18 @@ void self_attention(const AttentionWeights& w, const ModelConfig& c, const RopeT
                     int64_t layer, ForwardContext& ctx, const float* h, float* out);
 
 struct FfnWeights {
-    Weight gate, up;  // [n_ff, n_embd]   (tensor-parallel: this rank's rows)
-    Weight down;      // [n_embd, n_ff]   (tensor-parallel: this rank's columns)
+    Weight gate, up;       // [n_ff, n_embd]   (tensor-parallel: this rank's rows)
+    Weight down;           // [n_embd, n_ff]   (tensor-parallel: this rank's columns)
     bool sharded = false;  // tensor-parallel: all-reduce the output
 };
 
 // `shard_if_tp`: split the FFN's columns over the ranks under tensor parallelism (shared
 // experts of MoE layers stay replicated).
-FfnWeights load_ffn(const TensorLoader& loader, const std::string& prefix, int64_t n_embd, int64_t n_ff,
-                    bool shard_if_tp = true);
+FfnWeights load_ffn(const TensorLoader& loader, const std::string& prefix, int64_t n_embd,
+                    int64_t n_ff, bool shard_if_tp = true);
 
 // out = down(silu(gate h) * up h) for n_tokens rows of h ([n_tokens, n_embd]).
-void swiglu_ffn(const FfnWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens, float* out);
+void swiglu_ffn(const FfnWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens,
+                float* out);
 
 }  // namespace pangolin

@@ -16,7 +16,8 @@ void DecoderModel::load_embeddings(const TensorLoader& loader) {
     const auto& c = config_;
     token_embd_ = loader.matrix("token_embd.weight", c.n_vocab, c.n_embd);
     output_norm_ = loader.vector("output_norm.weight", c.n_embd);
-    if (auto out = loader.optional_matrix("output.weight", c.n_vocab, c.n_embd); out && !c.tie_embeddings) {
+    if (auto out = loader.optional_matrix("output.weight", c.n_vocab, c.n_embd);
+        out && !c.tie_embeddings) {
         output_ = *out;
     } else {
         output_ = token_embd_;  // tied embeddings: the output head reuses the embedding matrix
@@ -61,8 +62,8 @@ void DecoderModel::release_followers() {
 
 void DecoderModel::send_step(const Batch& batch, KvCache& cache) {
     const KvCacheShape& sh = cache.shape();
-    std::vector<int64_t> m = {k_step_forward, int64_t(cache.id()), sh.n_layer, sh.k_width, sh.v_width, sh.block_size,
-                              sh.n_blocks};
+    std::vector<int64_t> m = {k_step_forward, int64_t(cache.id()), sh.n_layer, sh.k_width,
+                              sh.v_width,     sh.block_size,       sh.n_blocks};
     const auto copies = cache.take_copy_log();
     m.push_back(int64_t(copies.size()));
     for (const auto& cp : copies) m.insert(m.end(), {cp.from, cp.to, cp.n_slots});
@@ -94,7 +95,8 @@ void DecoderModel::follow() {
         const double before = comm_->stats().seconds;
         const auto t0 = std::chrono::steady_clock::now();
         const std::vector<int64_t> m = receive_message(*comm_);
-        const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double waited =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         comm_->mutable_stats().seconds = before;
         comm_->mutable_stats().idle_seconds += waited;
         size_t at = 0;
@@ -104,7 +106,8 @@ void DecoderModel::follow() {
         };
         const int64_t op = next();
         if (op == k_step_stop) return;
-        if (op != k_step_forward) comm_->abort(1, str_cat("unknown step operation ", op, " from rank 0"));
+        if (op != k_step_forward)
+            comm_->abort(1, str_cat("unknown step operation ", op, " from rank 0"));
         const uint64_t cache_id = uint64_t(next());
         KvCacheShape sh;
         sh.n_layer = next();
@@ -122,7 +125,8 @@ void DecoderModel::follow() {
         cache->take_copy_log();
         const int64_t n = next();
         Batch b;
-        std::vector<int64_t> tok(static_cast<size_t>(n)), pos(tok.size()), want(tok.size()), prompt(tok.size()), sidx(tok.size());
+        std::vector<int64_t> tok(static_cast<size_t>(n)), pos(tok.size()), want(tok.size()),
+            prompt(tok.size()), sidx(tok.size());
         for (auto* v : {&tok, &pos, &want, &prompt, &sidx})
             for (auto& x : *v) x = next();
         std::vector<SequenceKv> seqs(static_cast<size_t>(next()));
@@ -132,8 +136,8 @@ void DecoderModel::follow() {
             for (auto& blk : s.blocks) blk = int32_t(next());
         }
         for (int64_t i = 0; i < n; ++i)
-            b.add(int32_t(tok[size_t(i)]), int32_t(pos[size_t(i)]), &seqs[size_t(sidx[size_t(i)])], want[size_t(i)] != 0,
-                  prompt[size_t(i)] != 0);
+            b.add(int32_t(tok[size_t(i)]), int32_t(pos[size_t(i)]), &seqs[size_t(sidx[size_t(i)])],
+                  want[size_t(i)] != 0, prompt[size_t(i)] != 0);
         try {
             compute(b, *cache, nullptr);
         } catch (const std::exception& e) {
@@ -144,7 +148,8 @@ void DecoderModel::follow() {
 
 void DecoderModel::forward(const Batch& batch, KvCache& cache, float* logits) {
     check_batch(batch, cache);
-    require(!comm_->distributed() || comm_->rank() == 0, "internal: only rank 0 drives a distributed model");
+    require(!comm_->distributed() || comm_->rank() == 0,
+            "internal: only rank 0 drives a distributed model");
     const int64_t n = int64_t(batch.size());
     if (n == 0) return;
 
@@ -158,8 +163,10 @@ void DecoderModel::forward(const Batch& batch, KvCache& cache, float* logits) {
         ++it->second;
     }
     for (auto& [s, end] : next_pos) cache.reserve(*s, end);
-    if (comm_->distributed()) send_step(batch, cache);
-    else cache.take_copy_log();
+    if (comm_->distributed())
+        send_step(batch, cache);
+    else
+        cache.take_copy_log();
     compute(batch, cache, logits);
 }
 
@@ -199,8 +206,9 @@ void DecoderModel::compute(const Batch& batch, KvCache& cache, float* logits) {
     for (int64_t layer = 0; layer < c.n_layer; ++layer) layer_forward(layer, ctx);
 
     for (auto& [s, end] : next_pos) s->n_tokens = end;
-    expert_stats_.compute_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
-                                     (comm_->stats().seconds - comm_before);
+    expert_stats_.compute_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
+        (comm_->stats().seconds - comm_before);
 
     // Final norm and output head, only for the rows whose logits are wanted.
     const int64_t n_out = int64_t(batch.n_logits());

@@ -33,14 +33,15 @@ struct ForwardContext {
 };
 
 class DecoderModel : public Model {
-public:
+  public:
     ~DecoderModel() override;
     void forward(const Batch& batch, KvCache& cache, float* logits) override;
     void follow() override;
     void release_followers() override;
 
-protected:
-    DecoderModel(std::unique_ptr<ModelSource> source, ModelConfig config, const LoadOptions& options);
+  protected:
+    DecoderModel(std::unique_ptr<ModelSource> source, ModelConfig config,
+                 const LoadOptions& options);
 
     // Loads token_embd, output_norm and output (or ties output to token_embd).
     void load_embeddings(const TensorLoader& loader);
@@ -50,14 +51,15 @@ protected:
     std::vector<float> output_norm_;
     Weight output_;
 
-private:
+  private:
     // Runs the layers for a batch whose sequences already hold the blocks it needs.
     void compute(const Batch& batch, KvCache& cache, float* logits);
     void send_step(const Batch& batch, KvCache& cache);
 
     Arena arena_;
     bool followers_released_ = false;
-    std::map<uint64_t, std::unique_ptr<KvCache>> follower_caches_;  // followers: rank 0's caches by id
+    std::map<uint64_t, std::unique_ptr<KvCache>>
+        follower_caches_;  // followers: rank 0's caches by id
 };
 
 }  // namespace pangolin

@@ -30,7 +30,9 @@ int32_t KvCache::alloc_block() {
     return b;
 }
 
-void KvCache::retain_block(int32_t block) { ++refcount_[size_t(block)]; }
+void KvCache::retain_block(int32_t block) {
+    ++refcount_[size_t(block)];
+}
 
 void KvCache::release_block(int32_t block) {
     if (--refcount_[size_t(block)] == 0) free_.push_back(block);

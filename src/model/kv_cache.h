@@ -31,7 +31,7 @@ struct SequenceKv {
 };
 
 class KvCache {
-public:
+  public:
     explicit KvCache(const KvCacheShape& shape);
 
     const KvCacheShape& shape() const { return shape_; }
@@ -74,7 +74,7 @@ public:
     };
     std::vector<BlockCopy> take_copy_log();
 
-private:
+  private:
     float* layer_k(int64_t layer) { return data_.get() + size_t(layer) * layer_floats_; }
     float* layer_v(int64_t layer) { return layer_k(layer) + capacity_tokens() * shape_.k_width; }
     int32_t alloc_block();

@@ -10,7 +10,8 @@ namespace pangolin {
 
 MlaWeights load_mla(const TensorLoader& loader, int64_t layer, const ModelConfig& c) {
     const std::string p = "blk." + std::to_string(layer) + ".";
-    const int64_t nh = c.n_head, nope = c.qk_nope_head_dim, rope = c.qk_rope_head_dim, v = c.head_dim_v;
+    const int64_t nh = c.n_head, nope = c.qk_nope_head_dim, rope = c.qk_rope_head_dim,
+                  v = c.head_dim_v;
     const int64_t kvl = c.kv_lora_rank, d = c.n_embd;
     MlaWeights w;
     if (c.q_lora_rank > 0) {
@@ -52,28 +53,39 @@ float mla_softmax_scale(const ModelConfig& c) {
 namespace {
 
 // q̃ = W_uk_hᵀ q_nope (absorb) and k_nope = W_uk_h c (expand), whichever way W_uk is stored.
-void absorb_q(const MlaWeights& w, const ModelConfig& c, int64_t h, const float* q_nope, float* out) {
+void absorb_q(const MlaWeights& w, const ModelConfig& c, int64_t h, const float* q_nope,
+              float* out) {
     const int64_t nope = c.qk_nope_head_dim, v = c.head_dim_v, kvl = c.kv_lora_rank;
-    if (w.fused_kv_b) matvec_rows_t(w.kv_b, h * (nope + v), nope, q_nope, out);
-    else matvec_rows(w.k_b, h * kvl, kvl, q_nope, out);
+    if (w.fused_kv_b)
+        matvec_rows_t(w.kv_b, h * (nope + v), nope, q_nope, out);
+    else
+        matvec_rows(w.k_b, h * kvl, kvl, q_nope, out);
 }
-void expand_k(const MlaWeights& w, const ModelConfig& c, int64_t h, const float* latent, float* out) {
+void expand_k(const MlaWeights& w, const ModelConfig& c, int64_t h, const float* latent,
+              float* out) {
     const int64_t nope = c.qk_nope_head_dim, v = c.head_dim_v, kvl = c.kv_lora_rank;
-    if (w.fused_kv_b) matvec_rows(w.kv_b, h * (nope + v), nope, latent, out);
-    else matvec_rows_t(w.k_b, h * kvl, kvl, latent, out);
+    if (w.fused_kv_b)
+        matvec_rows(w.kv_b, h * (nope + v), nope, latent, out);
+    else
+        matvec_rows_t(w.k_b, h * kvl, kvl, latent, out);
 }
-void project_v(const MlaWeights& w, const ModelConfig& c, int64_t h, const float* latent, float* out) {
+void project_v(const MlaWeights& w, const ModelConfig& c, int64_t h, const float* latent,
+               float* out) {
     const int64_t nope = c.qk_nope_head_dim, v = c.head_dim_v;
-    if (w.fused_kv_b) matvec_rows(w.kv_b, h * (nope + v) + nope, v, latent, out);
-    else matvec_rows(w.v_b, h * v, v, latent, out);
+    if (w.fused_kv_b)
+        matvec_rows(w.kv_b, h * (nope + v) + nope, v, latent, out);
+    else
+        matvec_rows(w.v_b, h * v, v, latent, out);
 }
 
 }  // namespace
 
-void mla_attention(const MlaWeights& w, const ModelConfig& c, const RopeTable& rope_table, float scale,
-                   MlaMode mode, int64_t layer, ForwardContext& ctx, const float* h, float* out) {
+void mla_attention(const MlaWeights& w, const ModelConfig& c, const RopeTable& rope_table,
+                   float scale, MlaMode mode, int64_t layer, ForwardContext& ctx, const float* h,
+                   float* out) {
     const int64_t n = ctx.n_tokens, nh = c.n_head, d = c.n_embd;
-    const int64_t nope = c.qk_nope_head_dim, rope = c.qk_rope_head_dim, v = c.head_dim_v, kvl = c.kv_lora_rank;
+    const int64_t nope = c.qk_nope_head_dim, rope = c.qk_rope_head_dim, v = c.head_dim_v,
+                  kvl = c.kv_lora_rank;
     const int64_t qw = nh * (nope + rope), lat = kvl + rope;
     ThreadPool& pool = *ctx.pool;
 
@@ -82,7 +94,8 @@ void mla_attention(const MlaWeights& w, const ModelConfig& c, const RopeTable& r
     if (w.q_a.valid()) {
         float* qa = ctx.scratch(n * c.q_lora_rank);
         matmul(w.q_a, h, d, n, qa, c.q_lora_rank, pool);
-        rms_norm(qa, c.q_lora_rank, w.q_a_norm.data(), c.q_lora_rank, n, c.norm_eps, qa, c.q_lora_rank);
+        rms_norm(qa, c.q_lora_rank, w.q_a_norm.data(), c.q_lora_rank, n, c.norm_eps, qa,
+                 c.q_lora_rank);
         matmul(w.q_b, qa, c.q_lora_rank, n, q, qw, pool);
     } else {
         matmul(w.q, h, d, n, q, qw, pool);
@@ -95,7 +108,8 @@ void mla_attention(const MlaWeights& w, const ModelConfig& c, const RopeTable& r
     apply_rope(rope_table, q + nope, n, qw, nh, nope + rope, ctx.pos);
 
     KvCache& cache = *ctx.cache;
-    for (int64_t t = 0; t < n; ++t) std::memcpy(cache.k(layer, ctx.slots[size_t(t)]), kv + t * lat, size_t(lat) * 4);
+    for (int64_t t = 0; t < n; ++t)
+        std::memcpy(cache.k(layer, ctx.slots[size_t(t)]), kv + t * lat, size_t(lat) * 4);
 
     // Each token's path depends only on its own role (prompt or decode), so a request's
     // results never depend on how the batch around it is composed.
@@ -127,7 +141,8 @@ void mla_attention(const MlaWeights& w, const ModelConfig& c, const RopeTable& r
         });
         float* att_lat = ctx.scratch(m * nh * kvl);
         const AttentionShape shape{nh, 1, lat, kvl, scale};
-        attention(shape, qt, nh * lat, att_lat, nh * kvl, m, cache.view(layer), tables.data(), visible.data(), pool);
+        attention(shape, qt, nh * lat, att_lat, nh * kvl, m, cache.view(layer), tables.data(),
+                  visible.data(), pool);
         pool.parallel_for(m * nh, [&](int64_t b, int64_t e, int) {
             for (int64_t job = b; job < e; ++job) {
                 const int64_t t = absorbed[size_t(job / nh)], hd = job % nh;
@@ -176,7 +191,8 @@ void mla_attention(const MlaWeights& w, const ModelConfig& c, const RopeTable& r
         std::vector<const int32_t*> tables(static_cast<size_t>(m), &one_block);
         const AttentionShape shape{nh, nh, nope + rope, v, scale};
         attention(shape, qg, qw, og, nh * v, m, view, tables.data(), visible.data(), pool);
-        for (int64_t i = 0; i < m; ++i) std::memcpy(att + group[size_t(i)] * nh * v, og + i * nh * v, size_t(nh * v) * 4);
+        for (int64_t i = 0; i < m; ++i)
+            std::memcpy(att + group[size_t(i)] * nh * v, og + i * nh * v, size_t(nh * v) * 4);
     }
     matmul(w.o, att, nh * v, n, out, d, pool);
 }

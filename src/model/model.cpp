@@ -48,7 +48,8 @@ int64_t Model::n_params() const {
 
 void Model::check_batch(const Batch& batch, const KvCache& cache) const {
     require(batch.tokens.size() == batch.pos.size() && batch.pos.size() == batch.seq.size() &&
-                batch.seq.size() == batch.want_logits.size() && batch.want_logits.size() == batch.prompt.size(),
+                batch.seq.size() == batch.want_logits.size() &&
+                batch.want_logits.size() == batch.prompt.size(),
             "malformed batch: token, position, sequence and logits lists differ in length");
     for (size_t i = 0; i < batch.size(); ++i) {
         const int32_t tok = batch.tokens[i];

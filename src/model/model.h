@@ -61,13 +61,14 @@ struct LoadOptions {
 
 // Per-rank load of expert parallelism, accumulated over forward passes.
 struct ExpertLoadStats {
-    std::vector<std::vector<int64_t>> tokens_per_expert;  // [layer][expert]: routed (token, expert) pairs
-    std::vector<int64_t> rows_received;                   // [layer]: rows this rank computed (EP)
-    double compute_seconds = 0;                           // forward time outside communication
+    std::vector<std::vector<int64_t>>
+        tokens_per_expert;               // [layer][expert]: routed (token, expert) pairs
+    std::vector<int64_t> rows_received;  // [layer]: rows this rank computed (EP)
+    double compute_seconds = 0;          // forward time outside communication
 };
 
 class Model {
-public:
+  public:
     virtual ~Model() = default;
 
     const ModelConfig& config() const { return config_; }
@@ -94,12 +95,14 @@ public:
     size_t local_expert_bytes() const { return local_expert_bytes_; }
     size_t total_expert_bytes() const { return total_expert_bytes_; }
     // Address ranges of all stored expert weights (for residency measurements).
-    const std::vector<std::pair<const void*, size_t>>& expert_ranges() const { return expert_ranges_; }
+    const std::vector<std::pair<const void*, size_t>>& expert_ranges() const {
+        return expert_ranges_;
+    }
 
     // Number of weight values and stored bytes of the weights used by forward.
     int64_t n_params() const;
 
-protected:
+  protected:
     Model(std::unique_ptr<ModelSource> source, ModelConfig config, const LoadOptions& options);
     void check_batch(const Batch& batch, const KvCache& cache) const;
 

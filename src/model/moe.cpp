@@ -24,8 +24,8 @@ RouterConfig router_config(const ModelConfig& c) {
     return r;
 }
 
-MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig& c, const RouterConfig& router,
-                    const MoeNames& names) {
+MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig& c,
+                    const RouterConfig& router, const MoeNames& names) {
     const std::string p = "blk." + std::to_string(layer) + ".";
     const std::string hp = "model.layers." + std::to_string(layer) + ".";
     const bool gguf = loader.source().is_gguf();
@@ -33,16 +33,19 @@ MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig
     w.router = router;
     w.n_ff = c.n_ff_expert;
     const int64_t ne = c.n_expert, ff = c.n_ff_expert, d = c.n_embd;
-    require(ff > 0, loader.source().path(), ": missing the expert width (moe_intermediate_size / expert_feed_forward_length)");
+    require(ff > 0, loader.source().path(),
+            ": missing the expert width (moe_intermediate_size / expert_feed_forward_length)");
     w.expert_begin = 0;
     w.expert_end = ne;
     const Sharding& sh = loader.sharding();
     if (sh.expert()) {
-        require(ne % sh.size == 0, loader.source().path(), ": ", ne, " experts cannot be split evenly over ", sh.size,
+        require(ne % sh.size == 0, loader.source().path(), ": ", ne,
+                " experts cannot be split evenly over ", sh.size,
                 " ranks (expert parallelism needs the rank count to divide the expert count)");
         if (router.type == RouterType::Moge)
             require(router.n_group % sh.size == 0, loader.source().path(), ": ", router.n_group,
-                    " expert groups cannot be split over ", sh.size, " ranks (MoGE places whole groups on each rank)");
+                    " expert groups cannot be split over ", sh.size,
+                    " ranks (MoGE places whole groups on each rank)");
         w.expert_parallel = true;
         w.expert_begin = sh.rank * (ne / sh.size);
         w.expert_end = w.expert_begin + ne / sh.size;
@@ -50,12 +53,14 @@ MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig
     const auto wanted = [&w](int64_t e) { return e >= w.expert_begin && e < w.expert_end; };
     if (gguf) {
         w.gate_inp = loader.matrix(p + "ffn_gate_inp.weight", ne, d);
-        if (loader.has(p + "exp_probs_b.bias")) w.selection_bias = loader.vector(p + "exp_probs_b.bias", ne);
+        if (loader.has(p + "exp_probs_b.bias"))
+            w.selection_bias = loader.vector(p + "exp_probs_b.bias", ne);
         // Pangu Pro MoE's router_scale (docs/gguf-pangu-pro-moe.md)
         w.expert_scale = loader.optional_vector(p + "ffn_gate_inp_scale.weight", ne);
     } else {
         const TensorView* g = loader.find_stored(hp + names.hf_router, {ne, d});
-        require(g != nullptr, loader.source().path(), ": tensor '", hp + names.hf_router, "' is missing");
+        require(g != nullptr, loader.source().path(), ": tensor '", hp + names.hf_router,
+                "' is missing");
         w.gate_inp = loader.wrap(*g);
         if (const TensorView* b = loader.find_stored(hp + names.hf_bias, {ne})) {
             w.selection_bias.resize(size_t(ne));
@@ -96,8 +101,8 @@ MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig
         s.down = get("down_proj.weight", d, n_ff_shared);
         w.shared = s;
     }
-    require(c.n_shared_expert == 0 || w.shared.has_value(), loader.source().path(), ": layer ", layer,
-            " should have ", c.n_shared_expert, " shared expert(s) but none is stored");
+    require(c.n_shared_expert == 0 || w.shared.has_value(), loader.source().path(), ": layer ",
+            layer, " should have ", c.n_shared_expert, " shared expert(s) but none is stored");
     return w;
 }
 
@@ -110,8 +115,8 @@ namespace {
 // a decode step costs two dispatches, not two per expert.
 void run_experts(const MoeWeights& w, ForwardContext& ctx, const std::vector<int32_t>& experts,
                  const std::vector<const float*>& rows, const std::vector<float*>& outs, int64_t d,
-                 const FfnWeights* shared = nullptr, const float* shared_in = nullptr, int64_t n_shared = 0,
-                 float* shared_out = nullptr) {
+                 const FfnWeights* shared = nullptr, const float* shared_in = nullptr,
+                 int64_t n_shared = 0, float* shared_out = nullptr) {
     const int64_t ne = w.router.n_expert, ff = w.n_ff;
     std::vector<std::vector<size_t>> by_expert(static_cast<size_t>(ne));
     for (size_t i = 0; i < experts.size(); ++i) by_expert[size_t(experts[i])].push_back(i);
@@ -125,14 +130,16 @@ void run_experts(const MoeWeights& w, ForwardContext& ctx, const std::vector<int
     for (int64_t e = 0; e < ne; ++e) {
         const auto& idx = by_expert[size_t(e)];
         if (idx.empty()) continue;
-        require(w.gate[size_t(e)].valid(), "internal: expert ", e, " is routed to but not held by this rank");
+        require(w.gate[size_t(e)].valid(), "internal: expert ", e,
+                " is routed to but not held by this rank");
         Run r{e, int64_t(idx.size()), nullptr, nullptr, nullptr, nullptr};
         if (r.m == 1) {  // one row: read it in place, write the output in place
             r.xin = rows[idx[0]];
             r.y = outs[idx[0]];
         } else {
             float* xin = ctx.scratch(r.m * d);
-            for (int64_t i = 0; i < r.m; ++i) std::memcpy(xin + i * d, rows[idx[size_t(i)]], size_t(d) * 4);
+            for (int64_t i = 0; i < r.m; ++i)
+                std::memcpy(xin + i * d, rows[idx[size_t(i)]], size_t(d) * 4);
             r.xin = xin;
             r.y = ctx.scratch(r.m * d);
         }
@@ -166,12 +173,14 @@ void run_experts(const MoeWeights& w, ForwardContext& ctx, const std::vector<int
     for (const Run& r : runs) {
         if (r.m == 1) continue;
         const auto& idx = by_expert[size_t(r.e)];
-        for (int64_t i = 0; i < r.m; ++i) std::memcpy(outs[idx[size_t(i)]], r.y + i * d, size_t(d) * 4);
+        for (int64_t i = 0; i < r.m; ++i)
+            std::memcpy(outs[idx[size_t(i)]], r.y + i * d, size_t(d) * 4);
     }
 }
 
 // Weighted sum of each token's k expert outputs in routing order (deterministic).
-void combine(const float* expert_out, const float* weights, int64_t t0, int64_t t1, int64_t k, int64_t d, float* out) {
+void combine(const float* expert_out, const float* weights, int64_t t0, int64_t t1, int64_t k,
+             int64_t d, float* out) {
     for (int64_t t = t0; t < t1; ++t) {
         float* o = out + (t - t0) * d;
         std::fill(o, o + d, 0.0f);
@@ -185,7 +194,8 @@ void combine(const float* expert_out, const float* weights, int64_t t0, int64_t 
 
 }  // namespace
 
-void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n, float* out, int64_t layer) {
+void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n, float* out,
+             int64_t layer) {
     const RouterConfig& rc = w.router;
     const int64_t d = w.gate_inp.cols(), k = rc.k, ne = rc.n_expert;
     ThreadPool& pool = *ctx.pool;
@@ -197,7 +207,8 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
     std::vector<float> weights(static_cast<size_t>(n * k));
     for (int64_t t = 0; t < n; ++t)
         route(rc, logits + t * ne, w.selection_bias.empty() ? nullptr : w.selection_bias.data(),
-              w.expert_scale.empty() ? nullptr : w.expert_scale.data(), ids.data() + t * k, weights.data() + t * k);
+              w.expert_scale.empty() ? nullptr : w.expert_scale.data(), ids.data() + t * k,
+              weights.data() + t * k);
     if (ctx.expert_stats && layer < int64_t(ctx.expert_stats->tokens_per_expert.size()))
         for (int32_t e : ids) ++ctx.expert_stats->tokens_per_expert[size_t(layer)][size_t(e)];
 
@@ -228,7 +239,8 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
     const size_t row_bytes = 2 * sizeof(int64_t) + size_t(d) * 4;  // [slot, expert, h...]
 
     std::vector<std::vector<int64_t>> to_rank(static_cast<size_t>(R));  // slots, in slot order
-    for (int64_t s = t0 * k; s < t1 * k; ++s) to_rank[size_t(ids[size_t(s)] / per_rank)].push_back(s);
+    for (int64_t s = t0 * k; s < t1 * k; ++s)
+        to_rank[size_t(ids[size_t(s)] / per_rank)].push_back(s);
     std::vector<int64_t> send_counts(static_cast<size_t>(R)), recv_counts;
     for (int r = 0; r < R; ++r) send_counts[size_t(r)] = int64_t(to_rank[size_t(r)].size());
     comm.alltoall_counts(send_counts, recv_counts);
@@ -274,10 +286,12 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
     // this rank's own tokens also go through the shared expert, in the same two passes
     const int64_t n_mine = t1 - t0;
     float* shared_out = w.shared && n_mine > 0 ? ctx.scratch(n_mine * d) : nullptr;
-    run_experts(w, ctx, experts, rows, outs, d, w.shared ? &*w.shared : nullptr, h + t0 * d, n_mine, shared_out);
+    run_experts(w, ctx, experts, rows, outs, d, w.shared ? &*w.shared : nullptr, h + t0 * d, n_mine,
+                shared_out);
 
     // results return in the order their rows arrived, so each sender reads them in send order
-    std::vector<size_t> rsb(static_cast<size_t>(R)), rso(rsb.size()), rrb(rsb.size()), rro(rsb.size());
+    std::vector<size_t> rsb(static_cast<size_t>(R)), rso(rsb.size()), rrb(rsb.size()),
+        rro(rsb.size());
     size_t back_total = 0;
     for (int r = 0; r < R; ++r) {
         rso[size_t(r)] = size_t(ro[size_t(r)] / row_bytes) * size_t(d) * 4;
@@ -290,13 +304,15 @@ void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n
     comm.alltoallv(results.data(), rsb, rso, back.data(), rrb, rro);
     size_t row = 0;
     for (int r = 0; r < R; ++r)
-        for (int64_t s : to_rank[size_t(r)]) std::memcpy(expert_out + s * d, back.data() + (row++) * size_t(d), size_t(d) * 4);
+        for (int64_t s : to_rank[size_t(r)])
+            std::memcpy(expert_out + s * d, back.data() + (row++) * size_t(d), size_t(d) * 4);
 
     float* mine = ctx.scratch(std::max<int64_t>(1, t1 - t0) * d);
     combine(expert_out, weights.data(), t0, t1, k, d, mine);
     if (shared_out) add_inplace(mine, shared_out, n_mine * d, &pool);
     std::vector<size_t> gathered(static_cast<size_t>(R));
-    for (int r = 0; r < R; ++r) gathered[size_t(r)] = size_t(n * (r + 1) / R - n * r / R) * size_t(d) * 4;
+    for (int r = 0; r < R; ++r)
+        gathered[size_t(r)] = size_t(n * (r + 1) / R - n * r / R) * size_t(d) * 4;
     comm.allgatherv(mine, size_t(t1 - t0) * size_t(d) * 4, out, gathered);
 }
 

@@ -20,12 +20,13 @@ struct MoeWeights {
     RouterConfig router;
     int64_t expert_begin = 0, expert_end = 0;
     bool expert_parallel = false;
-    int64_t n_ff = 0;                    // expert width
-    Weight gate_inp;                     // router: [n_expert, n_embd]
-    std::vector<float> selection_bias;   // [n_expert] (DeepSeek e_score_correction_bias) or empty
-    std::vector<float> expert_scale;     // [n_expert] (Pangu Pro MoE router_scale) or empty
-    std::vector<Weight> gate, up, down;  // per expert: [n_ff_exp, n_embd], [n_ff_exp, n_embd], [n_embd, n_ff_exp]
-    std::optional<FfnWeights> shared;    // shared expert(s), fused into one SwiGLU
+    int64_t n_ff = 0;                   // expert width
+    Weight gate_inp;                    // router: [n_expert, n_embd]
+    std::vector<float> selection_bias;  // [n_expert] (DeepSeek e_score_correction_bias) or empty
+    std::vector<float> expert_scale;    // [n_expert] (Pangu Pro MoE router_scale) or empty
+    std::vector<Weight> gate, up,
+        down;  // per expert: [n_ff_exp, n_embd], [n_ff_exp, n_embd], [n_embd, n_ff_exp]
+    std::optional<FfnWeights> shared;  // shared expert(s), fused into one SwiGLU
 };
 
 // Standard tensor names of an MoE layer, GGUF (llama.cpp) and Hugging Face spellings.
@@ -38,13 +39,14 @@ struct MoeNames {
 
 // Loads layer `layer`'s router, experts (this rank's shard under expert parallelism) and
 // shared experts.
-MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig& c, const RouterConfig& router,
-                    const MoeNames& names = {});
+MoeWeights load_moe(const TensorLoader& loader, int64_t layer, const ModelConfig& c,
+                    const RouterConfig& router, const MoeNames& names = {});
 
 // out = Σ_k weight_k · expert_k(h) (+ shared(h)) for n_tokens rows of h: [n_tokens, n_embd].
 // Under expert parallelism the routed rows travel to their experts' ranks and back
 // (all-to-all dispatch and combine).
-void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens, float* out, int64_t layer);
+void moe_ffn(const MoeWeights& w, ForwardContext& ctx, const float* h, int64_t n_tokens, float* out,
+             int64_t layer);
 
 // The router configuration a ModelConfig describes (validated).
 RouterConfig router_config(const ModelConfig& c);

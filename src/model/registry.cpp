@@ -17,14 +17,8 @@ extern const ArchDef k_arch_pangu_ultra_moe;
 
 const std::vector<const ArchDef*>& architectures() {
     static const std::vector<const ArchDef*> all = {
-        &k_arch_llama,
-        &k_arch_qwen2,
-        &k_arch_qwen3,
-        &k_arch_pangu_embedded,
-        &k_arch_qwen3moe,
-        &k_arch_deepseek2,
-        &k_arch_pangu_pro_moe,
-        &k_arch_pangu_ultra_moe,
+        &k_arch_llama,    &k_arch_qwen2,     &k_arch_qwen3,         &k_arch_pangu_embedded,
+        &k_arch_qwen3moe, &k_arch_deepseek2, &k_arch_pangu_pro_moe, &k_arch_pangu_ultra_moe,
     };
     return all;
 }
@@ -54,14 +48,17 @@ std::string supported_architectures() {
 
 void validate_common(const ModelConfig& c, const ModelSource& src) {
     const auto& p = src.path();
-    require(c.n_vocab > 0 && c.n_embd > 0 && c.n_layer > 0 && c.n_head > 0 && c.n_head_kv > 0,
-            p, ": vocabulary, hidden size, layer and head counts must all be positive");
-    require(c.n_head % c.n_head_kv == 0, p, ": ", c.n_head, " attention heads cannot be grouped over ",
-            c.n_head_kv, " key/value heads (must divide)");
+    require(c.n_vocab > 0 && c.n_embd > 0 && c.n_layer > 0 && c.n_head > 0 && c.n_head_kv > 0, p,
+            ": vocabulary, hidden size, layer and head counts must all be positive");
+    require(c.n_head % c.n_head_kv == 0, p, ": ", c.n_head,
+            " attention heads cannot be grouped over ", c.n_head_kv,
+            " key/value heads (must divide)");
     require(c.head_dim > 0 && c.head_dim_v > 0, p, ": head size must be positive");
     require(c.rope.n_dims > 0 && c.rope.n_dims <= c.head_dim && c.rope.n_dims % 2 == 0, p,
-            ": rotary dimension count ", c.rope.n_dims, " must be even and at most the head size ", c.head_dim);
-    require(c.norm_eps > 0 && c.norm_eps < 1, p, ": RMSNorm epsilon ", c.norm_eps, " is out of range");
+            ": rotary dimension count ", c.rope.n_dims, " must be even and at most the head size ",
+            c.head_dim);
+    require(c.norm_eps > 0 && c.norm_eps < 1, p, ": RMSNorm epsilon ", c.norm_eps,
+            " is out of range");
 }
 
 std::pair<std::unique_ptr<ModelSource>, ModelConfig> open_model_config(const std::string& path) {

@@ -11,8 +11,8 @@
 namespace pangolin {
 
 struct ArchDef {
-    const char* gguf_name;                 // e.g. "qwen2"
-    std::vector<std::string> hf_names;     // e.g. {"Qwen2ForCausalLM"}
+    const char* gguf_name;              // e.g. "qwen2"
+    std::vector<std::string> hf_names;  // e.g. {"Qwen2ForCausalLM"}
     const char* description;
     // Completes and validates the generic configuration (defaults, rope layout, ...).
     void (*configure)(ModelConfig& config, const ModelSource& source);

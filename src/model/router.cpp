@@ -12,13 +12,15 @@ namespace {
 
 // Indices of the k largest values of score[0..n) (restricted to allowed[i] when given),
 // best first; equal scores keep the lower index first.
-std::vector<int32_t> top_k(const std::vector<double>& score, int64_t k, const std::vector<uint8_t>* allowed = nullptr) {
+std::vector<int32_t> top_k(const std::vector<double>& score, int64_t k,
+                           const std::vector<uint8_t>* allowed = nullptr) {
     std::vector<int32_t> idx;
     idx.reserve(score.size());
     for (size_t i = 0; i < score.size(); ++i)
         if (!allowed || (*allowed)[i]) idx.push_back(int32_t(i));
     const auto better = [&](int32_t a, int32_t b) {
-        return score[size_t(a)] > score[size_t(b)] || (score[size_t(a)] == score[size_t(b)] && a < b);
+        return score[size_t(a)] > score[size_t(b)] ||
+               (score[size_t(a)] == score[size_t(b)] && a < b);
     };
     k = std::min<int64_t>(k, int64_t(idx.size()));
     std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), better);
@@ -49,23 +51,28 @@ RouterType router_type_from_name(const std::string& name) {
     if (name == "sigmoid_topk") return RouterType::SigmoidTopk;
     if (name == "sigmoid_group_topk") return RouterType::SigmoidGroupTopk;
     if (name == "moge") return RouterType::Moge;
-    fail("unknown router type '", name, "' (known: softmax_topk, sigmoid_topk, sigmoid_group_topk, moge)");
+    fail("unknown router type '", name,
+         "' (known: softmax_topk, sigmoid_topk, sigmoid_group_topk, moge)");
 }
 
 const char* router_type_name(RouterType type) {
     switch (type) {
-        case RouterType::SoftmaxTopk: return "softmax_topk";
-        case RouterType::SigmoidTopk: return "sigmoid_topk";
-        case RouterType::SigmoidGroupTopk: return "sigmoid_group_topk";
-        case RouterType::Moge: return "moge";
+        case RouterType::SoftmaxTopk:
+            return "softmax_topk";
+        case RouterType::SigmoidTopk:
+            return "sigmoid_topk";
+        case RouterType::SigmoidGroupTopk:
+            return "sigmoid_group_topk";
+        case RouterType::Moge:
+            return "moge";
     }
     return "?";
 }
 
 void validate_router(const RouterConfig& c) {
     require(c.n_expert > 0, "router: the number of experts must be positive, got ", c.n_expert);
-    require(c.k > 0 && c.k <= c.n_expert, "router: ", c.k, " experts per token cannot be chosen from ",
-            c.n_expert, " experts");
+    require(c.k > 0 && c.k <= c.n_expert, "router: ", c.k,
+            " experts per token cannot be chosen from ", c.n_expert, " experts");
     if (c.type == RouterType::SigmoidGroupTopk || c.type == RouterType::Moge) {
         require(c.n_group > 0 && c.n_expert % c.n_group == 0, "router: ", c.n_expert,
                 " experts cannot be split into ", c.n_group, " equal groups");
@@ -73,15 +80,17 @@ void validate_router(const RouterConfig& c) {
     if (c.type == RouterType::SigmoidGroupTopk) {
         require(c.topk_group > 0 && c.topk_group <= c.n_group, "router: keeping ", c.topk_group,
                 " groups out of ", c.n_group, " is impossible");
-        require(c.n_expert / c.n_group >= 2, "router: sigmoid_group_topk ranks groups by their two best experts, "
-                "but groups have only ", c.n_expert / c.n_group, " expert");
+        require(c.n_expert / c.n_group >= 2,
+                "router: sigmoid_group_topk ranks groups by their two best experts, "
+                "but groups have only ",
+                c.n_expert / c.n_group, " expert");
         require(c.k <= c.topk_group * (c.n_expert / c.n_group), "router: ", c.k,
                 " experts per token exceed the ", c.topk_group * (c.n_expert / c.n_group),
                 " experts of the kept groups");
     }
     if (c.type == RouterType::Moge)
-        require(c.k == c.n_group, "router: moge picks one expert per group, so experts per token (", c.k,
-                ") must equal the group count (", c.n_group, ")");
+        require(c.k == c.n_group, "router: moge picks one expert per group, so experts per token (",
+                c.k, ") must equal the group count (", c.n_group, ")");
 }
 
 void route(const RouterConfig& c, const float* logits, const float* bias, const float* expert_scale,

@@ -26,11 +26,11 @@ enum class RouterType { SoftmaxTopk, SigmoidTopk, SigmoidGroupTopk, Moge };
 struct RouterConfig {
     RouterType type = RouterType::SoftmaxTopk;
     int64_t n_expert = 0;
-    int64_t k = 0;          // experts per token (moge: one per group, so k = groups)
-    int64_t n_group = 1;    // sigmoid_group_topk, moge
-    int64_t topk_group = 1; // sigmoid_group_topk: groups kept
+    int64_t k = 0;           // experts per token (moge: one per group, so k = groups)
+    int64_t n_group = 1;     // sigmoid_group_topk, moge
+    int64_t topk_group = 1;  // sigmoid_group_topk: groups kept
     bool renormalize = false;
-    double scale = 1.0;     // routed_scaling_factor
+    double scale = 1.0;  // routed_scaling_factor
 };
 
 RouterType router_type_from_name(const std::string& name);  // throws on unknown names

@@ -25,20 +25,22 @@ struct TransformerLayer {
     std::variant<FfnWeights, MoeWeights> ffn;
 };
 
-using LayerLoader = std::function<TransformerLayer(const TensorLoader&, int64_t layer, const ModelConfig&)>;
+using LayerLoader =
+    std::function<TransformerLayer(const TensorLoader&, int64_t layer, const ModelConfig&)>;
 
 class TransformerDecoder : public DecoderModel {
-public:
-    TransformerDecoder(std::unique_ptr<ModelSource> source, ModelConfig config, const LoadOptions& options,
-                       const LayerLoader& load_layer, std::map<std::string, std::string> hf_stems = {});
+  public:
+    TransformerDecoder(std::unique_ptr<ModelSource> source, ModelConfig config,
+                       const LoadOptions& options, const LayerLoader& load_layer,
+                       std::map<std::string, std::string> hf_stems = {});
 
     KvCacheShape kv_shape(int64_t n_ctx) const override;
     const TransformerLayer& layer(int64_t i) const { return layers_[size_t(i)]; }
 
-protected:
+  protected:
     void layer_forward(int64_t layer, ForwardContext& ctx) override;
 
-private:
+  private:
     std::vector<TransformerLayer> layers_;
     RopeTable rope_;
     float mla_scale_ = 0;
@@ -61,12 +63,14 @@ TransformerLayer load_dense_layer(const TensorLoader& loader, int64_t layer, con
                                   const AttentionOptions& attention);
 // A model of such layers: what a dense architecture file creates.
 std::unique_ptr<Model> make_dense_model(std::unique_ptr<ModelSource> source, ModelConfig config,
-                                        const LoadOptions& options, const AttentionOptions& attention);
+                                        const LoadOptions& options,
+                                        const AttentionOptions& attention);
 
 // A mixture-of-experts layer around the given attention: norms (with the post-norms when
 // `sandwich`), a dense FFN for the first n_dense_lead layers, else the routed experts.
 TransformerLayer load_moe_layer(const TensorLoader& loader, int64_t layer, const ModelConfig& c,
-                                std::variant<AttentionWeights, MlaWeights> attention, const RouterConfig& router,
-                                const MoeNames& names = {}, bool sandwich = false);
+                                std::variant<AttentionWeights, MlaWeights> attention,
+                                const RouterConfig& router, const MoeNames& names = {},
+                                bool sandwich = false);
 
 }  // namespace pangolin

@@ -59,7 +59,8 @@ TensorLoader::TensorLoader(const ModelSource& source, SimdLevel level,
     } else {
         const auto& cfg = source.hf_config();
         if (auto q = cfg.find("quantization_config"); q != cfg.end() && q->is_object()) {
-            if (auto bs = q->find("weight_block_size"); bs != q->end() && bs->is_array() && !bs->empty()) {
+            if (auto bs = q->find("weight_block_size");
+                bs != q->end() && bs->is_array() && !bs->empty()) {
                 require((*bs)[0].is_number_integer() && (bs->size() < 2 || (*bs)[1] == (*bs)[0]),
                         source.path(), ": quantization_config.weight_block_size must be [n, n]");
                 fp8_block_ = (*bs)[0].get<int64_t>();
@@ -107,10 +108,11 @@ void TensorLoader::check_shape(const TensorView& t, const std::string& canonical
 
 TensorView TensorLoader::fp8_scale(const std::string& weight_name) const {
     // HF checkpoints: "<name>_scale_inv"; GGUF (docs/gguf-fp8.md): "<stem>.block_scale"
-    const std::string scale_name = source_.is_gguf() ? gguf_fp8_scale_name(weight_name) : weight_name + "_scale_inv";
+    const std::string scale_name =
+        source_.is_gguf() ? gguf_fp8_scale_name(weight_name) : weight_name + "_scale_inv";
     const TensorView* scale = source_.find(scale_name);
-    require(scale != nullptr, source_.path(), ": FP8 tensor '", weight_name, "' has no block scale tensor '",
-            scale_name, "'");
+    require(scale != nullptr, source_.path(), ": FP8 tensor '", weight_name,
+            "' has no block scale tensor '", scale_name, "'");
     return *scale;
 }
 
@@ -118,7 +120,8 @@ Weight TensorLoader::wrap(const TensorView& t) const {
     if (t.type == DType::F8_E4M3) {
         TensorView scale = fp8_scale(t.name);
         // a stacked weight viewed as one matrix (MLA's per-head attn_k_b): its per-slice scale
-        // grid is the matrix's grid when the slice rows are whole blocks (checked by make_weight_fp8)
+        // grid is the matrix's grid when the slice rows are whole blocks (checked by
+        // make_weight_fp8)
         if (scale.rank() > 2) scale.shape = {scale.numel() / scale.cols(), scale.cols()};
         return make_weight_fp8(t, scale, fp8_block_, level_);
     }
@@ -138,27 +141,31 @@ std::optional<Weight> TensorLoader::optional_matrix(const std::string& canonical
     return matrix(canonical, rows, cols);
 }
 
-TensorView TensorLoader::tensor(const std::string& canonical, const std::vector<int64_t>& shape) const {
+TensorView TensorLoader::tensor(const std::string& canonical,
+                                const std::vector<int64_t>& shape) const {
     const TensorView* t = find(canonical);
     if (!t) missing(canonical);
     check_shape(*t, canonical, shape);
     return *t;
 }
 
-std::vector<Weight> TensorLoader::experts(const std::string& gguf_stacked, const std::string& hf_pattern,
-                                         int64_t n_expert, int64_t rows, int64_t cols,
-                                         const std::function<bool(int64_t)>& wanted) const {
+std::vector<Weight> TensorLoader::experts(const std::string& gguf_stacked,
+                                          const std::string& hf_pattern, int64_t n_expert,
+                                          int64_t rows, int64_t cols,
+                                          const std::function<bool(int64_t)>& wanted) const {
     std::vector<Weight> out(static_cast<size_t>(n_expert));
     if (source_.is_gguf()) {
         const TensorView stacked = tensor(gguf_stacked, {n_expert, rows, cols});
         const bool fp8 = stacked.type == DType::F8_E4M3;
         const TensorView scale = fp8 ? fp8_scale(stacked.name) : TensorView{};
-        require(!fp8 || (scale.rank() == 3 && scale.dim(0) == n_expert), source_.path(), ": FP8 scale of '",
-                stacked.name, "' has shape ", scale.shape_str(), ", expected one grid per expert");
+        require(!fp8 || (scale.rank() == 3 && scale.dim(0) == n_expert), source_.path(),
+                ": FP8 scale of '", stacked.name, "' has shape ", scale.shape_str(),
+                ", expected one grid per expert");
         for (int64_t e = 0; e < n_expert; ++e) {
             if (wanted && !wanted(e)) continue;
-            out[size_t(e)] = fp8 ? make_weight_fp8(stacked.slice(e), scale.slice(e), fp8_block_, level_)
-                                 : make_weight(stacked.slice(e), level_);
+            out[size_t(e)] =
+                fp8 ? make_weight_fp8(stacked.slice(e), scale.slice(e), fp8_block_, level_)
+                    : make_weight(stacked.slice(e), level_);
         }
         return out;
     }
@@ -166,17 +173,19 @@ std::vector<Weight> TensorLoader::experts(const std::string& gguf_stacked, const
     require(at != std::string::npos, "internal: expert name pattern without {e}: ", hf_pattern);
     for (int64_t e = 0; e < n_expert; ++e) {
         if (wanted && !wanted(e)) continue;
-        const std::string name = hf_pattern.substr(0, at) + std::to_string(e) + hf_pattern.substr(at + 3);
+        const std::string name =
+            hf_pattern.substr(0, at) + std::to_string(e) + hf_pattern.substr(at + 3);
         const TensorView* t = source_.find(name);
-        require(t != nullptr, source_.path(), ": tensor '", name, "' is missing (expert ", e, " of ",
-                n_expert, ")");
+        require(t != nullptr, source_.path(), ": tensor '", name, "' is missing (expert ", e,
+                " of ", n_expert, ")");
         check_shape(*t, name, {rows, cols});
         out[size_t(e)] = wrap(*t);
     }
     return out;
 }
 
-const TensorView* TensorLoader::find_stored(const std::string& stored, const std::vector<int64_t>& shape) const {
+const TensorView* TensorLoader::find_stored(const std::string& stored,
+                                            const std::vector<int64_t>& shape) const {
     const TensorView* t = source_.find(stored);
     if (t) check_shape(*t, stored, shape);
     return t;

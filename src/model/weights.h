@@ -27,7 +27,7 @@ struct Sharding {
 std::map<std::string, std::string> hf_stem_overrides(const std::string& arch);
 
 class TensorLoader {
-public:
+  public:
     // hf_overrides maps layer-relative canonical stems to HF stems, e.g.
     // {"attn_q_a", "self_attn.q_a_proj"}, extending or replacing the standard table.
     TensorLoader(const ModelSource& source, SimdLevel level,
@@ -42,7 +42,8 @@ public:
 
     // A required weight matrix of shape [rows, cols] (FP8 weights come with their scales).
     Weight matrix(const std::string& canonical, int64_t rows, int64_t cols) const;
-    std::optional<Weight> optional_matrix(const std::string& canonical, int64_t rows, int64_t cols) const;
+    std::optional<Weight> optional_matrix(const std::string& canonical, int64_t rows,
+                                          int64_t cols) const;
     // A tensor of any rank with the given shape, as stored.
     TensorView tensor(const std::string& canonical, const std::vector<int64_t>& shape) const;
     // A small 1-D tensor (norm gain, bias) converted to float32; empty when optional and absent.
@@ -59,9 +60,10 @@ public:
                                 int64_t n_expert, int64_t rows, int64_t cols,
                                 const std::function<bool(int64_t)>& wanted = nullptr) const;
     // A tensor under its stored (HF or GGUF) name, shape-checked; nullptr when absent.
-    const TensorView* find_stored(const std::string& stored, const std::vector<int64_t>& shape) const;
+    const TensorView* find_stored(const std::string& stored,
+                                  const std::vector<int64_t>& shape) const;
 
-private:
+  private:
     [[noreturn]] void missing(const std::string& canonical) const;
     TensorView fp8_scale(const std::string& weight_name) const;
     void check_shape(const TensorView& t, const std::string& canonical,

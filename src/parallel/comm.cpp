@@ -11,20 +11,24 @@ namespace {
 
 // One process: collectives are copies.
 class SingleProcess : public Communicator {
-public:
+  public:
     int rank() const override { return 0; }
     int size() const override { return 1; }
     void broadcast(void*, size_t, int) override {}
     void allreduce_sum(float*, size_t) override {}
     void allreduce_sum(double*, size_t) override {}
     void allreduce_max(double*, size_t) override {}
-    void alltoall_counts(const std::vector<int64_t>& send, std::vector<int64_t>& recv) override { recv = send; }
-    void alltoallv(const void* send, const std::vector<size_t>& send_bytes, const std::vector<size_t>& send_offsets,
-                   void* recv, const std::vector<size_t>&, const std::vector<size_t>& recv_offsets) override {
-        std::memcpy(static_cast<uint8_t*>(recv) + recv_offsets[0], static_cast<const uint8_t*>(send) + send_offsets[0],
-                    send_bytes[0]);
+    void alltoall_counts(const std::vector<int64_t>& send, std::vector<int64_t>& recv) override {
+        recv = send;
     }
-    void allgatherv(const void* send, size_t bytes, void* recv, const std::vector<size_t>&) override {
+    void alltoallv(const void* send, const std::vector<size_t>& send_bytes,
+                   const std::vector<size_t>& send_offsets, void* recv, const std::vector<size_t>&,
+                   const std::vector<size_t>& recv_offsets) override {
+        std::memcpy(static_cast<uint8_t*>(recv) + recv_offsets[0],
+                    static_cast<const uint8_t*>(send) + send_offsets[0], send_bytes[0]);
+    }
+    void allgatherv(const void* send, size_t bytes, void* recv,
+                    const std::vector<size_t>&) override {
         std::memcpy(recv, send, bytes);
     }
     std::vector<double> gather_to_root(double v) override { return {v}; }
@@ -43,18 +47,24 @@ bool launched_by_mpi() {
 }
 
 #if !defined(PANGOLIN_HAVE_MPI)
-bool mpi_available() { return false; }
+bool mpi_available() {
+    return false;
+}
 std::shared_ptr<Communicator> world_communicator() {
     static std::shared_ptr<Communicator> single = std::make_shared<SingleProcess>();
-    require(!launched_by_mpi(), "this pangolin was built without MPI support but was started by mpirun");
+    require(!launched_by_mpi(),
+            "this pangolin was built without MPI support but was started by mpirun");
     return single;
 }
 #else
 std::shared_ptr<Communicator> make_mpi_world();  // parallel/mpi_comm.cpp
-bool mpi_available() { return true; }
+bool mpi_available() {
+    return true;
+}
 std::shared_ptr<Communicator> world_communicator() {
     static std::shared_ptr<Communicator> world =
-        launched_by_mpi() ? make_mpi_world() : std::shared_ptr<Communicator>(std::make_shared<SingleProcess>());
+        launched_by_mpi() ? make_mpi_world()
+                          : std::shared_ptr<Communicator>(std::make_shared<SingleProcess>());
     return world;
 }
 #endif

@@ -17,12 +17,12 @@ namespace pangolin {
 struct CommStats {
     uint64_t bytes_sent = 0;
     uint64_t messages = 0;
-    double seconds = 0;  // wall time inside collectives (including waiting for slower ranks)
+    double seconds = 0;       // wall time inside collectives (including waiting for slower ranks)
     double idle_seconds = 0;  // followers: waiting for rank 0's next step (not counted above)
 };
 
 class Communicator {
-public:
+  public:
     virtual ~Communicator() = default;
     virtual int rank() const = 0;
     virtual int size() const = 0;
@@ -33,13 +33,17 @@ public:
     virtual void allreduce_sum(double* data, size_t n) = 0;
     virtual void allreduce_max(double* data, size_t n) = 0;
     // Every rank sends send_counts[r] int64 values to rank r and receives recv_counts[r].
-    virtual void alltoall_counts(const std::vector<int64_t>& send_counts, std::vector<int64_t>& recv_counts) = 0;
+    virtual void alltoall_counts(const std::vector<int64_t>& send_counts,
+                                 std::vector<int64_t>& recv_counts) = 0;
     // Byte blocks: the block for rank r starts at send + send_offsets[r] (send_bytes[r] long);
     // what rank r sends here lands at recv + recv_offsets[r].
-    virtual void alltoallv(const void* send, const std::vector<size_t>& send_bytes, const std::vector<size_t>& send_offsets,
-                           void* recv, const std::vector<size_t>& recv_bytes, const std::vector<size_t>& recv_offsets) = 0;
+    virtual void alltoallv(const void* send, const std::vector<size_t>& send_bytes,
+                           const std::vector<size_t>& send_offsets, void* recv,
+                           const std::vector<size_t>& recv_bytes,
+                           const std::vector<size_t>& recv_offsets) = 0;
     // Concatenates each rank's block (recv_bytes[r] bytes from rank r) on every rank.
-    virtual void allgatherv(const void* send, size_t bytes, void* recv, const std::vector<size_t>& recv_bytes) = 0;
+    virtual void allgatherv(const void* send, size_t bytes, void* recv,
+                            const std::vector<size_t>& recv_bytes) = 0;
     // Gathers one double per rank on rank 0.
     virtual std::vector<double> gather_to_root(double value) = 0;
     [[noreturn]] virtual void abort(int code, const std::string& message) = 0;
@@ -47,7 +51,7 @@ public:
     const CommStats& stats() const { return stats_; }
     CommStats& mutable_stats() { return stats_; }
 
-protected:
+  protected:
     CommStats stats_;
 };
 
@@ -61,11 +65,15 @@ bool mpi_available();
 
 // A scope timer adding elapsed time to CommStats::seconds.
 class CommTimer {
-public:
-    explicit CommTimer(CommStats& stats) : stats_(stats), start_(std::chrono::steady_clock::now()) {}
-    ~CommTimer() { stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  public:
+    explicit CommTimer(CommStats& stats)
+        : stats_(stats), start_(std::chrono::steady_clock::now()) {}
+    ~CommTimer() {
+        stats_.seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
 
-private:
+  private:
     CommStats& stats_;
     std::chrono::steady_clock::time_point start_;
 };

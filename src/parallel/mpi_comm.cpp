@@ -15,13 +15,14 @@ namespace pangolin {
 namespace {
 
 class MpiWorld : public Communicator {
-public:
+  public:
     MpiWorld() {
         int initialized = 0;
         MPI_Initialized(&initialized);
         if (!initialized) {
             int provided = 0;
-            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);  // one thread at a time, any thread
+            MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED,
+                            &provided);  // one thread at a time, any thread
             std::atexit([] {
                 int finalized = 0;
                 MPI_Finalized(&finalized);
@@ -38,35 +39,44 @@ public:
     void broadcast(void* data, size_t bytes, int root) override {
         CommTimer t(stats_);
         for (size_t off = 0; off < bytes;) {
-            const int n = int(std::min<size_t>(bytes - off, size_t(std::numeric_limits<int>::max())));
-            check(MPI_Bcast(static_cast<uint8_t*>(data) + off, n, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast");
+            const int n =
+                int(std::min<size_t>(bytes - off, size_t(std::numeric_limits<int>::max())));
+            check(MPI_Bcast(static_cast<uint8_t*>(data) + off, n, MPI_BYTE, root, MPI_COMM_WORLD),
+                  "broadcast");
             off += size_t(n);
         }
         if (rank_ == root) count(bytes * size_t(size_ - 1));
     }
     void allreduce_sum(float* data, size_t n) override {
         CommTimer t(stats_);
-        check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "all-reduce");
+        check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
+              "all-reduce");
         count(n * 4);
     }
     void allreduce_sum(double* data, size_t n) override {
         CommTimer t(stats_);
-        check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "all-reduce");
+        check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+              "all-reduce");
         count(n * 8);
     }
     void allreduce_max(double* data, size_t n) override {
         CommTimer t(stats_);
-        check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "all-reduce");
+        check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD),
+              "all-reduce");
         count(n * 8);
     }
     void alltoall_counts(const std::vector<int64_t>& send, std::vector<int64_t>& recv) override {
         CommTimer t(stats_);
         recv.assign(size_t(size_), 0);
-        check(MPI_Alltoall(send.data(), 1, MPI_INT64_T, recv.data(), 1, MPI_INT64_T, MPI_COMM_WORLD), "all-to-all");
+        check(
+            MPI_Alltoall(send.data(), 1, MPI_INT64_T, recv.data(), 1, MPI_INT64_T, MPI_COMM_WORLD),
+            "all-to-all");
         count(size_t(size_ - 1) * 8);
     }
-    void alltoallv(const void* send, const std::vector<size_t>& send_bytes, const std::vector<size_t>& send_offsets,
-                   void* recv, const std::vector<size_t>& recv_bytes, const std::vector<size_t>& recv_offsets) override {
+    void alltoallv(const void* send, const std::vector<size_t>& send_bytes,
+                   const std::vector<size_t>& send_offsets, void* recv,
+                   const std::vector<size_t>& recv_bytes,
+                   const std::vector<size_t>& recv_offsets) override {
         CommTimer t(stats_);
         const size_t ranks = static_cast<size_t>(size_);
         std::vector<int> sc(ranks), so(ranks), rc(ranks), ro(ranks);
@@ -82,11 +92,13 @@ public:
             ro[size_t(r)] = int(recv_offsets[size_t(r)]);
             if (r != rank_) sent += send_bytes[size_t(r)];
         }
-        check(MPI_Alltoallv(send, sc.data(), so.data(), MPI_BYTE, recv, rc.data(), ro.data(), MPI_BYTE, MPI_COMM_WORLD),
+        check(MPI_Alltoallv(send, sc.data(), so.data(), MPI_BYTE, recv, rc.data(), ro.data(),
+                            MPI_BYTE, MPI_COMM_WORLD),
               "all-to-all");
         count(sent);
     }
-    void allgatherv(const void* send, size_t bytes, void* recv, const std::vector<size_t>& recv_bytes) override {
+    void allgatherv(const void* send, size_t bytes, void* recv,
+                    const std::vector<size_t>& recv_bytes) override {
         CommTimer t(stats_);
         const size_t ranks = static_cast<size_t>(size_);
         std::vector<int> rc(ranks), ro(ranks);
@@ -96,13 +108,15 @@ public:
             ro[size_t(r)] = int(off);
             off += recv_bytes[size_t(r)];
         }
-        check(MPI_Allgatherv(send, int(bytes), MPI_BYTE, recv, rc.data(), ro.data(), MPI_BYTE, MPI_COMM_WORLD),
+        check(MPI_Allgatherv(send, int(bytes), MPI_BYTE, recv, rc.data(), ro.data(), MPI_BYTE,
+                             MPI_COMM_WORLD),
               "all-gather");
         count(bytes * size_t(size_ - 1));
     }
     std::vector<double> gather_to_root(double v) override {
         std::vector<double> all(static_cast<size_t>(size_));
-        check(MPI_Gather(&v, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, 0, MPI_COMM_WORLD), "gather");
+        check(MPI_Gather(&v, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, 0, MPI_COMM_WORLD),
+              "gather");
         return all;
     }
     [[noreturn]] void abort(int code, const std::string& message) override {
@@ -112,7 +126,7 @@ public:
         std::exit(code);
     }
 
-private:
+  private:
     void count(size_t bytes) {
         stats_.bytes_sent += bytes;
         ++stats_.messages;
@@ -122,13 +136,16 @@ private:
         char msg[MPI_MAX_ERROR_STRING];
         int len = 0;
         MPI_Error_string(rc, msg, &len);
-        abort(1, str_cat(what, " between ranks failed (a rank died or the network failed): ", std::string(msg, size_t(len))));
+        abort(1, str_cat(what, " between ranks failed (a rank died or the network failed): ",
+                         std::string(msg, size_t(len))));
     }
     int rank_ = 0, size_ = 1;
 };
 
 }  // namespace
 
-std::shared_ptr<Communicator> make_mpi_world() { return std::make_shared<MpiWorld>(); }
+std::shared_ptr<Communicator> make_mpi_world() {
+    return std::make_shared<MpiWorld>();
+}
 
 }  // namespace pangolin

@@ -12,10 +12,13 @@ namespace pangolin {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-const std::vector<double> k_ttft_buckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
-const std::vector<double> k_itl_buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+const std::vector<double> k_ttft_buckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                            1,    2.5,   5,    10,  30,   60};
+const std::vector<double> k_itl_buckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                           0.1,   0.25,   0.5,   1,    2.5};
 
-void observe(const std::vector<double>& buckets, std::vector<int64_t>& counts, double& sum, int64_t& n, double v) {
+void observe(const std::vector<double>& buckets, std::vector<int64_t>& counts, double& sum,
+             int64_t& n, double v) {
     for (size_t i = 0; i < buckets.size(); ++i)
         if (v <= buckets[i]) ++counts[i];
     sum += v;
@@ -25,10 +28,14 @@ void observe(const std::vector<double>& buckets, std::vector<int64_t>& counts, d
 
 const char* finish_reason_name(FinishReason r) {
     switch (r) {
-        case FinishReason::Stop: return "stop";
-        case FinishReason::Length: return "length";
-        case FinishReason::Cancelled: return "cancelled";
-        case FinishReason::Error: return "error";
+        case FinishReason::Stop:
+            return "stop";
+        case FinishReason::Length:
+            return "length";
+        case FinishReason::Cancelled:
+            return "cancelled";
+        case FinishReason::Error:
+            return "error";
     }
     return "?";
 }
@@ -60,8 +67,10 @@ Engine::Engine(Model& model, const EngineOptions& options)
           return s;
       }()),
       prefix_(cache_) {
-    const int64_t train = model.config().n_ctx_train > 0 ? model.config().n_ctx_train : options.n_ctx;
-    max_sequence_ = options.max_sequence > 0 ? options.max_sequence : std::min(train, options.n_ctx);
+    const int64_t train =
+        model.config().n_ctx_train > 0 ? model.config().n_ctx_train : options.n_ctx;
+    max_sequence_ =
+        options.max_sequence > 0 ? options.max_sequence : std::min(train, options.n_ctx);
     max_sequence_ = std::min(max_sequence_, cache_.capacity_tokens());
     metrics_.ttft_buckets = k_ttft_buckets;
     metrics_.itl_buckets = k_itl_buckets;
@@ -69,7 +78,9 @@ Engine::Engine(Model& model, const EngineOptions& options)
     metrics_.itl_counts.assign(k_itl_buckets.size(), 0);
 }
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+    stop();
+}
 
 void Engine::start() {
     if (thread_.joinable()) return;
@@ -96,12 +107,14 @@ uint64_t Engine::submit(std::shared_ptr<GenerationRequest> request) {
     require(!request->prompt.empty(), "the prompt is empty");
     const int64_t n_vocab = model_.config().n_vocab;
     for (int32_t t : request->prompt)
-        require(t >= 0 && t < n_vocab, "token id ", t, " is outside the vocabulary (0 to ", n_vocab - 1, ")");
+        require(t >= 0 && t < n_vocab, "token id ", t, " is outside the vocabulary (0 to ",
+                n_vocab - 1, ")");
     require(request->max_tokens >= 1, "max_tokens must be at least 1, got ", request->max_tokens);
     const int64_t n_prompt = int64_t(request->prompt.size());
-    require(n_prompt + request->max_tokens <= max_sequence_, "the prompt (", n_prompt, " tokens) plus max_tokens (",
-            request->max_tokens, ") is ", n_prompt + request->max_tokens,
-            " tokens, more than the context of ", max_sequence_, " tokens");
+    require(n_prompt + request->max_tokens <= max_sequence_, "the prompt (", n_prompt,
+            " tokens) plus max_tokens (", request->max_tokens, ") is ",
+            n_prompt + request->max_tokens, " tokens, more than the context of ", max_sequence_,
+            " tokens");
     auto s = std::make_unique<Sequence>();
     s->req = std::move(request);
     s->tokens = s->req->prompt;
@@ -180,7 +193,8 @@ void Engine::admit() {
 
     // Blocks promised to running sequences but not allocated yet.
     reserved_blocks_ = 0;
-    for (auto& s : running_) reserved_blocks_ += std::max<int64_t>(0, s->planned_blocks - int64_t(s->kv.blocks.size()));
+    for (auto& s : running_)
+        reserved_blocks_ += std::max<int64_t>(0, s->planned_blocks - int64_t(s->kv.blocks.size()));
 
     while (!waiting_.empty() && int64_t(running_.size()) < options_.max_running) {
         Sequence& s = *waiting_.front();
@@ -189,14 +203,17 @@ void Engine::admit() {
             // at least the last prompt token is recomputed: its logits start generation
             if (s.n_cached >= s.n_prompt) s.kv.n_tokens = s.n_cached = s.n_prompt - 1;
         }
-        s.planned_blocks = blocks_for(std::min(s.n_prompt + s.req->max_tokens, max_sequence_)) + 1;  // +1: copy-on-write
+        s.planned_blocks = blocks_for(std::min(s.n_prompt + s.req->max_tokens, max_sequence_)) +
+                           1;  // +1: copy-on-write
         const int64_t need = s.planned_blocks - int64_t(s.kv.blocks.size());
-        const int64_t available = cache_.free_blocks() + prefix_.evictable_blocks() - reserved_blocks_;
+        const int64_t available =
+            cache_.free_blocks() + prefix_.evictable_blocks() - reserved_blocks_;
         if (need > available) {
             cache_.release(s.kv);  // give back the shared prefix; retry later
             s.n_cached = 0;
             if (running_.empty()) {
-                finish(s, FinishReason::Error, "the KV cache cannot hold this request (raise --ctx-size)");
+                finish(s, FinishReason::Error,
+                       "the KV cache cannot hold this request (raise --ctx-size)");
                 waiting_.erase(waiting_.begin());
                 continue;
             }
@@ -235,7 +252,8 @@ bool Engine::step() {
     auto plan_blocks = [&](Sequence& s, int64_t end) {
         new_blocks += std::max<int64_t>(0, blocks_for(end) - int64_t(s.kv.blocks.size()));
         const int64_t b = s.kv.n_tokens / bs;
-        if (b < int64_t(s.kv.blocks.size()) && cache_.refcount(s.kv.blocks[size_t(b)]) > 1) ++new_blocks;
+        if (b < int64_t(s.kv.blocks.size()) && cache_.refcount(s.kv.blocks[size_t(b)]) > 1)
+            ++new_blocks;
     };
     for (auto& sp : running_) {
         Sequence& s = *sp;
@@ -295,16 +313,17 @@ bool Engine::step() {
             std::lock_guard<std::mutex> lock(metrics_mutex_);
             ++metrics_.generated_tokens_total;
             if (s.n_generated == 1)
-                observe(metrics_.ttft_buckets, metrics_.ttft_counts, metrics_.ttft_sum, metrics_.ttft_n,
-                        std::chrono::duration<double>(now - s.submitted).count());
+                observe(metrics_.ttft_buckets, metrics_.ttft_counts, metrics_.ttft_sum,
+                        metrics_.ttft_n, std::chrono::duration<double>(now - s.submitted).count());
             else
                 observe(metrics_.itl_buckets, metrics_.itl_counts, metrics_.itl_sum, metrics_.itl_n,
                         std::chrono::duration<double>(now - s.last_token).count());
         }
         s.last_token = now;
-        const bool eog = std::find(options_.eog_tokens.begin(), options_.eog_tokens.end(), ev.token) !=
-                             options_.eog_tokens.end() ||
-                         std::find(q.stop_tokens.begin(), q.stop_tokens.end(), ev.token) != q.stop_tokens.end();
+        const bool eog =
+            std::find(options_.eog_tokens.begin(), options_.eog_tokens.end(), ev.token) !=
+                options_.eog_tokens.end() ||
+            std::find(q.stop_tokens.begin(), q.stop_tokens.end(), ev.token) != q.stop_tokens.end();
         if (eog && !q.ignore_eos) {
             finish(s, FinishReason::Stop);
             continue;
@@ -318,8 +337,10 @@ bool Engine::step() {
                 continue;
             }
         }
-        if (!keep_going) finish(s, FinishReason::Stop);
-        else if (s.n_generated >= q.max_tokens || s.kv.n_tokens + 1 >= max_sequence_) finish(s, FinishReason::Length);
+        if (!keep_going)
+            finish(s, FinishReason::Stop);
+        else if (s.n_generated >= q.max_tokens || s.kv.n_tokens + 1 >= max_sequence_)
+            finish(s, FinishReason::Length);
     }
     {
         std::lock_guard<std::mutex> lock(metrics_mutex_);

@@ -60,11 +60,11 @@ struct GenerationRequest {
 };
 
 struct EngineOptions {
-    int64_t n_ctx = 4096;             // KV-cache capacity in tokens, shared by all sequences
-    int64_t max_sequence = 0;         // longest single sequence (0: the model's training context, ≤ n_ctx)
-    int64_t max_running = 4;          // sequences decoding at once (--parallel)
-    int64_t max_waiting = 64;         // queued requests beyond which submit() refuses
-    int64_t max_batch_tokens = 512;   // tokens per forward pass (prompt chunks + decode tokens)
+    int64_t n_ctx = 4096;      // KV-cache capacity in tokens, shared by all sequences
+    int64_t max_sequence = 0;  // longest single sequence (0: the model's training context, ≤ n_ctx)
+    int64_t max_running = 4;         // sequences decoding at once (--parallel)
+    int64_t max_waiting = 64;        // queued requests beyond which submit() refuses
+    int64_t max_batch_tokens = 512;  // tokens per forward pass (prompt chunks + decode tokens)
     int64_t block_size = 16;
     bool prefix_cache = true;
     std::vector<int32_t> eog_tokens;  // end-of-generation tokens (EOS, EOT, ...)
@@ -75,15 +75,15 @@ struct EngineMetrics {
     int64_t running = 0, waiting = 0;
     int64_t requests_total = 0, requests_finished = 0;
     int64_t prompt_tokens_total = 0, generated_tokens_total = 0, prefix_hit_tokens_total = 0;
-    double kv_usage = 0;  // used / total blocks
-    std::vector<double> ttft_buckets, itl_buckets;        // upper bounds, seconds
-    std::vector<int64_t> ttft_counts, itl_counts;         // cumulative counts per bucket
+    double kv_usage = 0;                            // used / total blocks
+    std::vector<double> ttft_buckets, itl_buckets;  // upper bounds, seconds
+    std::vector<int64_t> ttft_counts, itl_counts;   // cumulative counts per bucket
     double ttft_sum = 0, itl_sum = 0;
     int64_t ttft_n = 0, itl_n = 0;
 };
 
 class Engine {
-public:
+  public:
     Engine(Model& model, const EngineOptions& options);
     ~Engine();
     Engine(const Engine&) = delete;
@@ -109,7 +109,7 @@ public:
     // only when start() was not called).
     void run_until_idle();
 
-private:
+  private:
     struct Sequence;
     void loop();
     bool step();  // false when idle

@@ -5,25 +5,30 @@
 
 namespace pangolin {
 
-void TokenHistory::add_prompt(const std::vector<int32_t>& tokens) { seen_.insert(tokens.begin(), tokens.end()); }
+void TokenHistory::add_prompt(const std::vector<int32_t>& tokens) {
+    seen_.insert(tokens.begin(), tokens.end());
+}
 
 void TokenHistory::add_output(int32_t token) {
     ++output_counts_[token];
     seen_.insert(token);
 }
 
-void apply_penalties(float* logits, int64_t n_vocab, const PenaltyParams& p, const TokenHistory& h) {
+void apply_penalties(float* logits, int64_t n_vocab, const PenaltyParams& p,
+                     const TokenHistory& h) {
     if (!p.active()) return;
     if (p.repetition != 1.0f)
         for (int32_t t : h.seen())
-            if (t >= 0 && t < n_vocab) logits[t] = logits[t] > 0 ? logits[t] / p.repetition : logits[t] * p.repetition;
+            if (t >= 0 && t < n_vocab)
+                logits[t] = logits[t] > 0 ? logits[t] / p.repetition : logits[t] * p.repetition;
     for (const auto& [t, count] : h.output_counts()) {
         if (t < 0 || t >= n_vocab) continue;
         logits[t] -= p.presence + p.frequency * float(count);
     }
 }
 
-void apply_logit_bias(float* logits, int64_t n_vocab, const std::vector<std::pair<int32_t, float>>& bias) {
+void apply_logit_bias(float* logits, int64_t n_vocab,
+                      const std::vector<std::pair<int32_t, float>>& bias) {
     for (const auto& [t, b] : bias)
         if (t >= 0 && t < n_vocab) logits[t] += b;
 }

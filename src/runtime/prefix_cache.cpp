@@ -4,7 +4,9 @@
 
 namespace pangolin {
 
-PrefixCache::~PrefixCache() { clear(); }
+PrefixCache::~PrefixCache() {
+    clear();
+}
 
 uint64_t PrefixCache::chain_hash(uint64_t parent, const int32_t* tokens, int64_t n) {
     uint64_t h = parent ^ 0x9e3779b97f4a7c15ull;
@@ -47,7 +49,8 @@ void PrefixCache::publish(const std::vector<int32_t>& tokens, const SequenceKv& 
         auto it = table_.find(h);
         if (it == table_.end()) {
             cache_.retain_block(seq.blocks[size_t(b)]);
-            table_.emplace(h, Entry{seq.blocks[size_t(b)], parent, std::vector<int32_t>(t, t + bs), ++clock_});
+            table_.emplace(
+                h, Entry{seq.blocks[size_t(b)], parent, std::vector<int32_t>(t, t + bs), ++clock_});
         } else {
             it->second.last_use = ++clock_;
         }

@@ -15,7 +15,7 @@
 namespace pangolin {
 
 class PrefixCache {
-public:
+  public:
     explicit PrefixCache(KvCache& cache) : cache_(cache) {}
     ~PrefixCache();
 
@@ -31,7 +31,7 @@ public:
     int64_t entries() const { return int64_t(table_.size()); }
     void clear();
 
-private:
+  private:
     struct Entry {
         int32_t block;
         uint64_t parent;

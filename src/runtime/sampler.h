@@ -19,22 +19,22 @@ struct SamplerParams {
 };
 
 class Rng {
-public:
+  public:
     explicit Rng(uint64_t seed);
     uint64_t next();
     double uniform();  // [0, 1)
 
-private:
+  private:
     uint64_t s_[4];
 };
 
 class Sampler {
-public:
+  public:
     explicit Sampler(const SamplerParams& params);
     int32_t sample(const float* logits, int64_t n_vocab);
     const SamplerParams& params() const { return params_; }
 
-private:
+  private:
     SamplerParams params_;
     Rng rng_;
     std::vector<std::pair<float, int32_t>> candidates_;

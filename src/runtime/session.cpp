@@ -22,13 +22,16 @@ const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens, bool
             " (raise --ctx-size or shorten the input)");
     batch_.clear();
     for (int64_t i = 0; i < n; ++i)
-        batch_.add(tokens[size_t(i)], int32_t(seq_.n_tokens + i), &seq_, all_logits || i == n - 1, n > 1);
+        batch_.add(tokens[size_t(i)], int32_t(seq_.n_tokens + i), &seq_, all_logits || i == n - 1,
+                   n > 1);
     const int64_t n_vocab = model_.config().n_vocab;
     logits_.resize(size_t((all_logits ? n : 1) * n_vocab));
     model_.forward(batch_, cache_, logits_.data());
     return logits_;
 }
 
-void Session::truncate(int64_t n_keep) { cache_.truncate(seq_, n_keep); }
+void Session::truncate(int64_t n_keep) {
+    cache_.truncate(seq_, n_keep);
+}
 
 }  // namespace pangolin

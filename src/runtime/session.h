@@ -10,7 +10,7 @@
 namespace pangolin {
 
 class Session {
-public:
+  public:
     // n_ctx: the most positions this session can hold (0: the model's training context).
     Session(Model& model, int64_t n_ctx = 0);
 
@@ -25,7 +25,7 @@ public:
     void truncate(int64_t n_keep);
     const std::vector<float>& logits() const { return logits_; }
 
-private:
+  private:
     Model& model_;
     int64_t n_ctx_;
     KvCache cache_;

@@ -13,12 +13,12 @@ namespace pangolin::server {
 struct ChannelEvent {
     int choice = 0;
     bool finished = false;
-    TokenEvent token;       // when !finished
-    RequestResult result;   // when finished
+    TokenEvent token;      // when !finished
+    RequestResult result;  // when finished
 };
 
 class Channel {
-public:
+  public:
     void push(ChannelEvent ev) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -35,7 +35,7 @@ public:
         return true;
     }
 
-private:
+  private:
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<ChannelEvent> events_;

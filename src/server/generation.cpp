@@ -16,11 +16,14 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 // The conversation rendered by the model's chat template (a ChatML default when it has none).
 const char* k_default_template =
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] "
+    "+ '<|im_end|>' + '\\n' }}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 std::string render_prompt(const ServerState& st, const RequestParams& p) {
@@ -29,8 +32,10 @@ std::string render_prompt(const ServerState& st, const RequestParams& p) {
     opts.bos_token = st.tokenizer->bos_text();
     opts.eos_token = st.tokenizer->eos_text();
     if (!p.tools.is_null() && p.tool_choice.mode != ToolChoice::Mode::None) opts.tools = p.tools;
-    for (auto it = p.chat_template_kwargs.begin(); it != p.chat_template_kwargs.end(); ++it) opts.extra[it.key()] = it.value();
-    const std::string& tmpl = st.chat_template.empty() ? std::string(k_default_template) : st.chat_template;
+    for (auto it = p.chat_template_kwargs.begin(); it != p.chat_template_kwargs.end(); ++it)
+        opts.extra[it.key()] = it.value();
+    const std::string& tmpl =
+        st.chat_template.empty() ? std::string(k_default_template) : st.chat_template;
     return render_chat_template(tmpl, p.messages, opts);
 }
 
@@ -63,8 +68,10 @@ std::string finish_reason(const Choice& c) {
     if (c.output->has_tool_calls()) return "tool_calls";
     if (c.stop_string) return "stop";
     switch (c.result.reason) {
-        case FinishReason::Length: return "length";
-        default: return "stop";
+        case FinishReason::Length:
+            return "length";
+        default:
+            return "stop";
     }
 }
 
@@ -103,7 +110,8 @@ struct Job {
                 c.lp_tokens.push_back(tok.token_to_piece(ev.token.token));
                 c.lp_values.push_back(ev.token.logprobs.logprob);
                 json top = json::object();
-                for (const auto& [tid, lp] : ev.token.logprobs.top) top[tok.token_to_piece(tid)] = lp;
+                for (const auto& [tid, lp] : ev.token.logprobs.top)
+                    top[tok.token_to_piece(tid)] = lp;
                 c.lp_top.push_back(top);
             }
         }
@@ -125,10 +133,11 @@ struct Job {
     json usage() const {
         int64_t completion = 0;
         for (const auto& c : choices) completion += c.tokens;
-        return json{{"prompt_tokens", n_prompt},
-                    {"completion_tokens", completion},
-                    {"total_tokens", n_prompt + completion},
-                    {"prompt_tokens_details", {{"cached_tokens", choices[0].result.cached_tokens}}}};
+        return json{
+            {"prompt_tokens", n_prompt},
+            {"completion_tokens", completion},
+            {"total_tokens", n_prompt + completion},
+            {"prompt_tokens_details", {{"cached_tokens", choices[0].result.cached_tokens}}}};
     }
     std::string error() const {
         for (const auto& c : choices)
@@ -136,12 +145,19 @@ struct Job {
         return "";
     }
     json chunk(const json& choices_json) const {
-        return json{{"id", id}, {"object", chat ? "chat.completion.chunk" : "text_completion"}, {"created", created},
-                    {"model", st.model_id}, {"choices", choices_json}};
+        return json{{"id", id},
+                    {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                    {"created", created},
+                    {"model", st.model_id},
+                    {"choices", choices_json}};
     }
 
     json full_response() const {
-        json out = {{"id", id}, {"object", object}, {"created", created}, {"model", st.model_id}, {"choices", json::array()}};
+        json out = {{"id", id},
+                    {"object", object},
+                    {"created", created},
+                    {"model", st.model_id},
+                    {"choices", json::array()}};
         for (size_t i = 0; i < choices.size(); ++i) {
             const Choice& c = choices[i];
             const OutputResult& r = c.output->result();
@@ -162,7 +178,8 @@ struct Job {
                 choice["logprobs"] = p.logprobs ? json{{"content", c.logprobs}} : json(nullptr);
             } else {
                 choice["text"] = (p.echo ? prompt_text : std::string()) + r.content;
-                choice["logprobs"] = p.logprobs ? json{{"tokens", c.lp_tokens}, {"token_logprobs", c.lp_values},
+                choice["logprobs"] = p.logprobs ? json{{"tokens", c.lp_tokens},
+                                                       {"token_logprobs", c.lp_values},
                                                        {"top_logprobs", c.lp_top}}
                                                 : json(nullptr);
             }
@@ -194,7 +211,8 @@ struct Job {
                 choice["delta"] = delta;
                 json lp = json::array();
                 for (size_t k = lp_before; k < c.logprobs.size(); ++k) lp.push_back(c.logprobs[k]);
-                choice["logprobs"] = p.logprobs && !lp.empty() ? json{{"content", lp}} : json(nullptr);
+                choice["logprobs"] =
+                    p.logprobs && !lp.empty() ? json{{"content", lp}} : json(nullptr);
             } else {
                 choice["text"] = d.content;
                 if (p.logprobs && c.lp_tokens.size() > lpt_before) {
@@ -204,7 +222,8 @@ struct Job {
                         v.push_back(c.lp_values[k]);
                         top.push_back(c.lp_top[k]);
                     }
-                    choice["logprobs"] = {{"tokens", t}, {"token_logprobs", v}, {"top_logprobs", top}};
+                    choice["logprobs"] = {
+                        {"tokens", t}, {"token_logprobs", v}, {"top_logprobs", top}};
                 } else {
                     choice["logprobs"] = nullptr;
                 }
@@ -218,7 +237,8 @@ struct Job {
 
 }  // namespace
 
-void handle_generation(ServerState& st, const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
+void handle_generation(ServerState& st, const httplib::Request& req, httplib::Response& res,
+                       Endpoint endpoint) {
     ojson body;
     try {
         body = ojson::parse(req.body);
@@ -230,7 +250,8 @@ void handle_generation(ServerState& st, const httplib::Request& req, httplib::Re
     job->p = parse_request(body, endpoint);
     const RequestParams& p = job->p;
     if (!p.model.empty() && p.model != st.model_id) {
-        send_error(res, 404, "model '" + p.model + "' is not served here (available: '" + st.model_id + "')");
+        send_error(res, 404,
+                   "model '" + p.model + "' is not served here (available: '" + st.model_id + "')");
         return;
     }
     const bool chat = job->chat = endpoint == Endpoint::Chat;
@@ -246,7 +267,8 @@ void handle_generation(ServerState& st, const httplib::Request& req, httplib::Re
         }
         const std::string& bos = st.tokenizer->bos_text();
         const bool has_bos = !bos.empty() && job->prompt_text.rfind(bos, 0) == 0;
-        prompt = st.tokenizer->encode(job->prompt_text, /*add_bos=*/!has_bos, /*parse_special=*/true);
+        prompt =
+            st.tokenizer->encode(job->prompt_text, /*add_bos=*/!has_bos, /*parse_special=*/true);
     } else if (p.prompt_is_tokens) {
         prompt = p.prompt_tokens;
     } else {
@@ -256,11 +278,13 @@ void handle_generation(ServerState& st, const httplib::Request& req, httplib::Re
     require(!prompt.empty(), "the prompt is empty");
     const int64_t ctx = st.engine->max_sequence();
     const int64_t n_prompt = job->n_prompt = int64_t(prompt.size());
-    require(n_prompt < ctx, "the prompt (", n_prompt, " tokens) does not fit the context of ", ctx, " tokens");
+    require(n_prompt < ctx, "the prompt (", n_prompt, " tokens) does not fit the context of ", ctx,
+            " tokens");
     const int64_t max_tokens = p.max_tokens ? *p.max_tokens : ctx - n_prompt;
     if (p.max_tokens)
-        require(n_prompt + max_tokens <= ctx, "the prompt (", n_prompt, " tokens) plus max_tokens (", max_tokens,
-                ") is ", n_prompt + max_tokens, " tokens, more than the context of ", ctx, " tokens");
+        require(n_prompt + max_tokens <= ctx, "the prompt (", n_prompt,
+                " tokens) plus max_tokens (", max_tokens, ") is ", n_prompt + max_tokens,
+                " tokens, more than the context of ", ctx, " tokens");
 
     OutputOptions oo;
     oo.stop = p.stop;
@@ -274,7 +298,9 @@ void handle_generation(ServerState& st, const httplib::Request& req, httplib::Re
 
     // One engine request per choice, all feeding the job's channel.
     job->choices.resize(static_cast<size_t>(p.n));
-    const uint64_t base_seed = p.seed_given ? p.sampling.seed : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+    const uint64_t base_seed =
+        p.seed_given ? p.sampling.seed
+                     : (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
     for (int i = 0; i < p.n; ++i) {
         Choice& c = job->choices[size_t(i)];
         c.output = std::make_unique<OutputProcessor>(*st.tokenizer, oo);
@@ -311,7 +337,8 @@ void handle_generation(ServerState& st, const httplib::Request& req, httplib::Re
         ChannelEvent ev;
         std::vector<OutputDelta> deltas;
         while (!job->all_finished()) {
-            if (job->channel->pop(ev, std::chrono::milliseconds(200))) job->apply(ev, deltas);
+            if (job->channel->pop(ev, std::chrono::milliseconds(200)))
+                job->apply(ev, deltas);
             else if (server_stopping()) {
                 job->cancel_all();
                 send_error(res, 503, "the server is shutting down");
@@ -342,18 +369,24 @@ void handle_generation(ServerState& st, const httplib::Request& req, httplib::Re
                 if (job->chat) {
                     json first = json::array();
                     for (size_t i = 0; i < job->choices.size(); ++i)
-                        first.push_back({{"index", i}, {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                         {"logprobs", nullptr}, {"finish_reason", nullptr}});
+                        first.push_back({{"index", i},
+                                         {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                         {"logprobs", nullptr},
+                                         {"finish_reason", nullptr}});
                     if (!send(job->chunk(first))) return false;
                 }
             }
             ChannelEvent ev;
-            if (!job->channel->pop(ev, std::chrono::milliseconds(200))) return sink.is_writable() && !server_stopping();
+            if (!job->channel->pop(ev, std::chrono::milliseconds(200)))
+                return sink.is_writable() && !server_stopping();
             for (const auto& c : job->stream_chunks(ev))
                 if (!send(c)) return false;
             if (job->all_finished()) {
                 if (const std::string err = job->error(); !err.empty())
-                    send(json{{"error", {{"message", "generation failed: " + err}, {"type", "server_error"}, {"code", 500}}}});
+                    send(json{{"error",
+                               {{"message", "generation failed: " + err},
+                                {"type", "server_error"},
+                                {"code", 500}}}});
                 if (job->p.include_usage) {
                     json u = job->chunk(json::array());
                     u["usage"] = job->usage();

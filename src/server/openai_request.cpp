@@ -16,15 +16,19 @@ const ojson* field(const ojson& body, const char* name) {
 double number(const ojson& v, const char* name, double lo, double hi) {
     require(v.is_number(), "'", name, "' must be a number, got ", v.type_name());
     const double x = v.get<double>();
-    require(std::isfinite(x) && x >= lo && x <= hi, "'", name, "' must be between ", lo, " and ", hi, ", got ", x);
+    require(std::isfinite(x) && x >= lo && x <= hi, "'", name, "' must be between ", lo, " and ",
+            hi, ", got ", x);
     return x;
 }
 
 int64_t integer(const ojson& v, const char* name, int64_t lo, int64_t hi) {
-    require(v.is_number_integer() || (v.is_number_float() && v.get<double>() == std::floor(v.get<double>())),
-            "'", name, "' must be an integer, got ", v.is_number() ? v.dump() : std::string(v.type_name()));
+    require(v.is_number_integer() ||
+                (v.is_number_float() && v.get<double>() == std::floor(v.get<double>())),
+            "'", name, "' must be an integer, got ",
+            v.is_number() ? v.dump() : std::string(v.type_name()));
     const double x = v.get<double>();
-    require(x >= double(lo) && x <= double(hi), "'", name, "' must be between ", lo, " and ", hi, ", got ", v.dump());
+    require(x >= double(lo) && x <= double(hi), "'", name, "' must be between ", lo, " and ", hi,
+            ", got ", v.dump());
     return int64_t(x);
 }
 
@@ -36,15 +40,17 @@ bool boolean(const ojson& v, const char* name) {
 // "content": a string or a list of content parts; text parts are joined with newlines.
 std::string flatten_content(const ojson& content, size_t index) {
     if (content.is_string()) return content.get<std::string>();
-    require(content.is_array(), "messages[", index, "].content must be a string or a list of content parts");
+    require(content.is_array(), "messages[", index,
+            "].content must be a string or a list of content parts");
     std::string text;
     for (const auto& part : content) {
-        require(part.is_object() && part.contains("type") && part["type"].is_string(), "messages[", index,
-                "].content parts must be objects with a 'type'");
+        require(part.is_object() && part.contains("type") && part["type"].is_string(), "messages[",
+                index, "].content parts must be objects with a 'type'");
         const std::string type = part["type"];
         require(type == "text", "messages[", index, "]: content part type '", type,
                 "' is not supported (this model reads text only)");
-        require(part.contains("text") && part["text"].is_string(), "messages[", index, "]: a text part needs a 'text' string");
+        require(part.contains("text") && part["text"].is_string(), "messages[", index,
+                "]: a text part needs a 'text' string");
         if (!text.empty()) text += "\n";
         text += part["text"].get<std::string>();
     }
@@ -70,10 +76,13 @@ RequestParams parse_request(const ojson& body, Endpoint endpoint) {
         for (size_t i = 0; i < m->size(); ++i) {
             const ojson& msg = (*m)[i];
             require(msg.is_object(), "messages[", i, "] must be an object");
-            require(msg.contains("role") && msg["role"].is_string(), "messages[", i, "].role must be a string");
+            require(msg.contains("role") && msg["role"].is_string(), "messages[", i,
+                    "].role must be a string");
             ojson out = msg;
-            if (msg.contains("content") && !msg["content"].is_null()) out["content"] = flatten_content(msg["content"], i);
-            else if (msg["role"] != "assistant") out["content"] = "";
+            if (msg.contains("content") && !msg["content"].is_null())
+                out["content"] = flatten_content(msg["content"], i);
+            else if (msg["role"] != "assistant")
+                out["content"] = "";
             p.messages.push_back(std::move(out));
         }
     } else {
@@ -85,7 +94,8 @@ RequestParams parse_request(const ojson& body, Endpoint endpoint) {
             p.prompt_text = (*pr)[0].get<std::string>();
         } else if (pr->is_array() && !pr->empty() && (*pr)[0].is_number_integer()) {
             p.prompt_is_tokens = true;
-            for (const auto& t : *pr) p.prompt_tokens.push_back(int32_t(integer(t, "prompt", 0, INT32_MAX)));
+            for (const auto& t : *pr)
+                p.prompt_tokens.push_back(int32_t(integer(t, "prompt", 0, INT32_MAX)));
         } else {
             fail("'prompt' must be a string, a list with one string, or a list of token ids");
         }
@@ -93,16 +103,20 @@ RequestParams parse_request(const ojson& body, Endpoint endpoint) {
     }
     for (const char* key : {"max_completion_tokens", "max_tokens"})
         if (const auto* v = field(body, key)) p.max_tokens = integer(*v, key, 1, int64_t(1) << 31);
-    if (const auto* v = field(body, "temperature")) p.sampling.temperature = float(number(*v, "temperature", 0, 2));
+    if (const auto* v = field(body, "temperature"))
+        p.sampling.temperature = float(number(*v, "temperature", 0, 2));
     if (const auto* v = field(body, "top_p")) p.sampling.top_p = float(number(*v, "top_p", 0, 1));
-    if (const auto* v = field(body, "top_k")) p.sampling.top_k = int(integer(*v, "top_k", -1, 1 << 30));
+    if (const auto* v = field(body, "top_k"))
+        p.sampling.top_k = int(integer(*v, "top_k", -1, 1 << 30));
     if (const auto* v = field(body, "min_p")) p.sampling.min_p = float(number(*v, "min_p", 0, 1));
     if (const auto* v = field(body, "seed")) {
         p.sampling.seed = uint64_t(integer(*v, "seed", INT64_MIN, INT64_MAX));
         p.seed_given = true;
     }
-    if (const auto* v = field(body, "presence_penalty")) p.penalties.presence = float(number(*v, "presence_penalty", -2, 2));
-    if (const auto* v = field(body, "frequency_penalty")) p.penalties.frequency = float(number(*v, "frequency_penalty", -2, 2));
+    if (const auto* v = field(body, "presence_penalty"))
+        p.penalties.presence = float(number(*v, "presence_penalty", -2, 2));
+    if (const auto* v = field(body, "frequency_penalty"))
+        p.penalties.frequency = float(number(*v, "frequency_penalty", -2, 2));
     if (const auto* v = field(body, "repetition_penalty"))
         p.penalties.repetition = float(number(*v, "repetition_penalty", 1e-3, 100));
     if (const auto* v = field(body, "logit_bias")) {
@@ -115,16 +129,18 @@ RequestParams parse_request(const ojson& body, Endpoint endpoint) {
             } catch (const std::exception&) {
                 used = 0;
             }
-            require(used == it.key().size() && id >= 0 && id <= INT32_MAX, "'logit_bias' key '", it.key(),
-                    "' is not a token id");
-            p.logit_bias.emplace_back(int32_t(id), float(number(it.value(), "logit_bias value", -100, 100)));
+            require(used == it.key().size() && id >= 0 && id <= INT32_MAX, "'logit_bias' key '",
+                    it.key(), "' is not a token id");
+            p.logit_bias.emplace_back(int32_t(id),
+                                      float(number(it.value(), "logit_bias value", -100, 100)));
         }
     }
     if (const auto* v = field(body, "stop")) {
         if (v->is_string()) {
             p.stop.push_back(v->get<std::string>());
         } else {
-            require(v->is_array() && v->size() <= 16, "'stop' must be a string or a list of up to 16 strings");
+            require(v->is_array() && v->size() <= 16,
+                    "'stop' must be a string or a list of up to 16 strings");
             for (const auto& s : *v) {
                 require(s.is_string(), "'stop' must contain strings");
                 p.stop.push_back(s.get<std::string>());
@@ -146,7 +162,8 @@ RequestParams parse_request(const ojson& body, Endpoint endpoint) {
     if (const auto* v = field(body, "stream")) p.stream = boolean(*v, "stream");
     if (const auto* v = field(body, "stream_options")) {
         require(v->is_object(), "'stream_options' must be an object");
-        if (const auto* u = field(*v, "include_usage")) p.include_usage = boolean(*u, "stream_options.include_usage");
+        if (const auto* u = field(*v, "include_usage"))
+            p.include_usage = boolean(*u, "stream_options.include_usage");
     }
     if (const auto* v = field(body, "ignore_eos")) p.ignore_eos = boolean(*v, "ignore_eos");
     if (const auto* v = field(body, "response_format")) {
@@ -157,10 +174,12 @@ RequestParams parse_request(const ojson& body, Endpoint endpoint) {
             const auto* js = field(*v, "json_schema");
             require(js && js->is_object(), "'response_format.json_schema' must be an object");
             const auto* schema = field(*js, "schema");
-            require(schema && schema->is_object(), "'response_format.json_schema.schema' must be an object");
+            require(schema && schema->is_object(),
+                    "'response_format.json_schema.schema' must be an object");
             p.json_schema = *schema;
         } else {
-            require(p.response_format == "text" || p.response_format == "json_object", "'response_format.type' must be ",
+            require(p.response_format == "text" || p.response_format == "json_object",
+                    "'response_format.type' must be ",
                     "'text', 'json_object' or 'json_schema', got '", p.response_format, "'");
         }
     }
@@ -169,31 +188,40 @@ RequestParams parse_request(const ojson& body, Endpoint endpoint) {
         for (size_t i = 0; i < v->size(); ++i) {
             const ojson& t = (*v)[i];
             require(t.is_object() && t.value("type", "") == "function" && t.contains("function") &&
-                        t["function"].is_object() && t["function"].contains("name") && t["function"]["name"].is_string(),
-                    "tools[", i, "] must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
+                        t["function"].is_object() && t["function"].contains("name") &&
+                        t["function"]["name"].is_string(),
+                    "tools[", i,
+                    "] must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
         }
         if (!v->empty()) p.tools = *v;
     }
     if (const auto* v = field(body, "tool_choice")) {
         if (v->is_string()) {
             const std::string s = *v;
-            if (s == "auto") p.tool_choice.mode = ToolChoice::Mode::Auto;
-            else if (s == "none") p.tool_choice.mode = ToolChoice::Mode::None;
-            else if (s == "required") p.tool_choice.mode = ToolChoice::Mode::Required;
-            else fail("'tool_choice' must be 'auto', 'none', 'required' or a named function");
+            if (s == "auto")
+                p.tool_choice.mode = ToolChoice::Mode::Auto;
+            else if (s == "none")
+                p.tool_choice.mode = ToolChoice::Mode::None;
+            else if (s == "required")
+                p.tool_choice.mode = ToolChoice::Mode::Required;
+            else
+                fail("'tool_choice' must be 'auto', 'none', 'required' or a named function");
         } else {
             require(v->is_object() && v->contains("function") && (*v)["function"].is_object() &&
                         (*v)["function"].contains("name") && (*v)["function"]["name"].is_string(),
-                    "'tool_choice' must be 'auto', 'none', 'required' or {\"type\": \"function\", \"function\": {\"name\": ...}}");
+                    "'tool_choice' must be 'auto', 'none', 'required' or {\"type\": \"function\", "
+                    "\"function\": {\"name\": ...}}");
             p.tool_choice.mode = ToolChoice::Mode::Named;
             p.tool_choice.name = (*v)["function"]["name"];
         }
-        if (p.tool_choice.mode == ToolChoice::Mode::Required || p.tool_choice.mode == ToolChoice::Mode::Named)
+        if (p.tool_choice.mode == ToolChoice::Mode::Required ||
+            p.tool_choice.mode == ToolChoice::Mode::Named)
             require(!p.tools.is_null(), "'tool_choice' ", v->dump(), " needs 'tools'");
         if (p.tool_choice.mode == ToolChoice::Mode::Named) {
             bool found = false;
             for (const auto& t : p.tools) found |= t["function"]["name"] == p.tool_choice.name;
-            require(found, "'tool_choice' names '", p.tool_choice.name, "', which is not among 'tools'");
+            require(found, "'tool_choice' names '", p.tool_choice.name,
+                    "', which is not among 'tools'");
         }
     }
     if (const auto* v = field(body, "chat_template_kwargs")) {

@@ -24,13 +24,13 @@ struct ToolChoice {
 
 struct RequestParams {
     Endpoint endpoint = Endpoint::Chat;
-    std::string model;           // as sent ("" when absent)
-    ojson messages;              // chat
-    std::string prompt_text;     // completion (text prompt)
+    std::string model;                   // as sent ("" when absent)
+    ojson messages;                      // chat
+    std::string prompt_text;             // completion (text prompt)
     std::vector<int32_t> prompt_tokens;  // completion given as token ids
     bool prompt_is_tokens = false;
     std::optional<int64_t> max_tokens;
-    SamplerParams sampling;      // temperature 1, top_p 1, top_k off, min_p off (OpenAI defaults)
+    SamplerParams sampling;  // temperature 1, top_p 1, top_k off, min_p off (OpenAI defaults)
     bool seed_given = false;
     PenaltyParams penalties;
     std::vector<std::pair<int32_t, float>> logit_bias;
@@ -40,11 +40,11 @@ struct RequestParams {
     int n = 1;
     bool stream = false;
     bool include_usage = false;
-    bool echo = false;           // completion
+    bool echo = false;  // completion
     // response_format: "text" | "json_object" | "json_schema" (schema below)
     std::string response_format = "text";
     ojson json_schema;
-    ojson tools;                 // null when absent
+    ojson tools;  // null when absent
     ToolChoice tool_choice;
     ojson chat_template_kwargs = ojson::object();
     bool ignore_eos = false;

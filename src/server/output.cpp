@@ -16,7 +16,8 @@ using json = nlohmann::json;
 // {"name", "parameters"} objects for "required".
 json forced_tool_schema(const ojson& tools, const ToolChoice& choice) {
     auto params = [](const ojson& fn) {
-        if (fn.contains("parameters") && fn["parameters"].is_object()) return json(fn["parameters"]);
+        if (fn.contains("parameters") && fn["parameters"].is_object())
+            return json(fn["parameters"]);
         return json{{"type", "object"}};
     };
     if (choice.mode == ToolChoice::Mode::Named) {
@@ -26,14 +27,17 @@ json forced_tool_schema(const ojson& tools, const ToolChoice& choice) {
     json any = json::array();
     for (const auto& t : tools)
         any.push_back({{"type", "object"},
-                       {"properties", {{"name", {{"const", t["function"]["name"]}}}, {"parameters", params(t["function"])}}},
+                       {"properties",
+                        {{"name", {{"const", t["function"]["name"]}}},
+                         {"parameters", params(t["function"])}}},
                        {"required", {"name", "parameters"}}});
     return {{"type", "array"}, {"minItems", 1}, {"items", {{"anyOf", any}}}};
 }
 
 bool forced_tools(const OutputOptions& o) {
     return o.chat && !o.tools.is_null() &&
-           (o.tool_choice.mode == ToolChoice::Mode::Required || o.tool_choice.mode == ToolChoice::Mode::Named);
+           (o.tool_choice.mode == ToolChoice::Mode::Required ||
+            o.tool_choice.mode == ToolChoice::Mode::Named);
 }
 
 }  // namespace
@@ -47,8 +51,12 @@ struct ConstraintState {
     bool active;
     // When the prompt opened a reasoning block, the model finishes reasoning unconstrained;
     // otherwise the constraint holds from the first token (JSON leaves no room for <think>).
-    ConstraintState(std::shared_ptr<JsonConstraint> c, const Tokenizer& tok, const ReasoningFormat& f)
-        : constraint(std::move(c)), decoder(tok), splitter(f), active(!(f.enabled() && f.starts_in_reasoning)) {}
+    ConstraintState(std::shared_ptr<JsonConstraint> c, const Tokenizer& tok,
+                    const ReasoningFormat& f)
+        : constraint(std::move(c)),
+          decoder(tok),
+          splitter(f),
+          active(!(f.enabled() && f.starts_in_reasoning)) {}
 };
 
 struct OutputProcessor::Parsers {
@@ -60,16 +68,22 @@ struct OutputProcessor::Parsers {
 };
 
 OutputProcessor::OutputProcessor(const Tokenizer& tokenizer, const OutputOptions& options)
-    : tokenizer_(tokenizer), options_(options), decoder_(tokenizer), stop_(options.stop),
+    : tokenizer_(tokenizer),
+      options_(options),
+      decoder_(tokenizer),
+      stop_(options.stop),
       parsers_(std::make_unique<Parsers>()) {
     Parsers& p = *parsers_;
     if (options.chat) {
         p.reasoning_format = detect_reasoning_format(tokenizer, options.prompt_text);
-        if (p.reasoning_format.enabled()) p.reasoning = std::make_unique<ReasoningSplitter>(p.reasoning_format);
+        if (p.reasoning_format.enabled())
+            p.reasoning = std::make_unique<ReasoningSplitter>(p.reasoning_format);
         p.forced_tools = forced_tools(options);
         if (!options.tools.is_null() && options.tool_choice.mode == ToolChoice::Mode::Auto) {
             const ToolCallFormat f = detect_tool_call_format(options.chat_template);
-            if (f != ToolCallFormat::None) p.tools = std::make_unique<ToolCallParser>(f, std::hash<std::string>{}(options.prompt_text));
+            if (f != ToolCallFormat::None)
+                p.tools = std::make_unique<ToolCallParser>(
+                    f, std::hash<std::string>{}(options.prompt_text));
         }
     }
     json schema;
@@ -86,7 +100,8 @@ OutputProcessor::OutputProcessor(const Tokenizer& tokenizer, const OutputOptions
     if (constrained) {
         // Error (→ HTTP 400) for a schema the constraint cannot enforce
         auto c = JsonConstraint::from_schema(schema, tokenizer);
-        p.constraint = std::make_shared<ConstraintState>(std::move(c), tokenizer, p.reasoning_format);
+        p.constraint =
+            std::make_shared<ConstraintState>(std::move(c), tokenizer, p.reasoning_format);
     }
 }
 
@@ -146,7 +161,9 @@ OutputDelta OutputProcessor::route(const std::string& text, bool final) {
             if (options_.tool_choice.mode == ToolChoice::Mode::Named) {
                 calls.push_back({{"name", options_.tool_choice.name}, {"arguments", v.dump()}});
             } else {
-                for (const auto& c : v) calls.push_back({{"name", c.at("name")}, {"arguments", c.at("parameters").dump()}});
+                for (const auto& c : v)
+                    calls.push_back(
+                        {{"name", c.at("name")}, {"arguments", c.at("parameters").dump()}});
             }
         } catch (const std::exception&) {
             result_.content = all;  // cut short (max_tokens): return the text as is
@@ -158,7 +175,8 @@ OutputDelta OutputProcessor::route(const std::string& text, bool final) {
             const std::string id = ids.next();
             const json fn = {{"name", calls[i]["name"]}, {"arguments", calls[i]["arguments"]}};
             result_.tool_calls.push_back({{"id", id}, {"type", "function"}, {"function", fn}});
-            d.tool_calls.push_back({{"index", i}, {"id", id}, {"type", "function"}, {"function", fn}});
+            d.tool_calls.push_back(
+                {{"index", i}, {"id", id}, {"type", "function"}, {"function", fn}});
         }
         return d;
     }
@@ -169,8 +187,10 @@ OutputDelta OutputProcessor::route(const std::string& text, bool final) {
             content += r.content;
             for (size_t i = 0; i < r.calls.size(); ++i) {
                 const json fn = {{"name", r.calls[i].name}, {"arguments", r.calls[i].arguments}};
-                result_.tool_calls.push_back({{"id", r.calls[i].id}, {"type", "function"}, {"function", fn}});
-                d.tool_calls.push_back({{"index", i}, {"id", r.calls[i].id}, {"type", "function"}, {"function", fn}});
+                result_.tool_calls.push_back(
+                    {{"id", r.calls[i].id}, {"type", "function"}, {"function", fn}});
+                d.tool_calls.push_back(
+                    {{"index", i}, {"id", r.calls[i].id}, {"type", "function"}, {"function", fn}});
             }
         }
         d.content = content;

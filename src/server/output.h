@@ -36,11 +36,12 @@ struct OutputDelta {
 struct OutputResult {
     std::string content, reasoning;
     bool has_reasoning = false;
-    nlohmann::json tool_calls = nlohmann::json::array();  // message form: {id, type, function{name, arguments}}
+    nlohmann::json tool_calls =
+        nlohmann::json::array();  // message form: {id, type, function{name, arguments}}
 };
 
 class OutputProcessor {
-public:
+  public:
     OutputProcessor(const Tokenizer& tokenizer, const OutputOptions& options);
     ~OutputProcessor();
 
@@ -55,7 +56,7 @@ public:
     std::function<void(float*, int64_t)> logits_processor();
     std::function<void(int32_t)> token_acceptor();
 
-private:
+  private:
     OutputDelta route(const std::string& text, bool final);
 
     const Tokenizer& tokenizer_;

@@ -27,12 +27,19 @@ void on_signal(int) {
 
 const char* error_type(int status) {
     switch (status) {
-        case 400: return "invalid_request_error";
-        case 401: return "authentication_error";
-        case 404: return "not_found_error";
-        case 413: return "invalid_request_error";
-        case 429: case 503: return "server_unavailable";
-        default: return status >= 500 ? "server_error" : "invalid_request_error";
+        case 400:
+            return "invalid_request_error";
+        case 401:
+            return "authentication_error";
+        case 404:
+            return "not_found_error";
+        case 413:
+            return "invalid_request_error";
+        case 429:
+        case 503:
+            return "server_unavailable";
+        default:
+            return status >= 500 ? "server_error" : "invalid_request_error";
     }
 }
 
@@ -45,42 +52,53 @@ bool authorized(const ServerState& st, const httplib::Request& req) {
 std::string prometheus(const ServerState& st) {
     std::ostringstream o;
     auto gauge = [&](const char* name, const char* help, double v) {
-        o << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n" << name << " " << v << "\n";
+        o << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
+          << name << " " << v << "\n";
     };
     auto counter = [&](const char* name, const char* help, double v) {
-        o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n" << name << " " << v << "\n";
+        o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+          << name << " " << v << "\n";
     };
     auto histogram = [&](const char* name, const char* help, const std::vector<double>& bounds,
                          const std::vector<int64_t>& counts, double sum, int64_t n) {
         o << "# HELP " << name << " " << help << "\n# TYPE " << name << " histogram\n";
-        for (size_t i = 0; i < bounds.size(); ++i) o << name << "_bucket{le=\"" << bounds[i] << "\"} " << counts[i] << "\n";
-        o << name << "_bucket{le=\"+Inf\"} " << n << "\n" << name << "_sum " << sum << "\n" << name << "_count " << n << "\n";
+        for (size_t i = 0; i < bounds.size(); ++i)
+            o << name << "_bucket{le=\"" << bounds[i] << "\"} " << counts[i] << "\n";
+        o << name << "_bucket{le=\"+Inf\"} " << n << "\n"
+          << name << "_sum " << sum << "\n"
+          << name << "_count " << n << "\n";
     };
     const EngineMetrics m = st.engine ? st.engine->metrics() : EngineMetrics{};
     gauge("pangolin_requests_running", "Requests decoding now", double(m.running));
     gauge("pangolin_requests_waiting", "Requests queued", double(m.waiting));
     counter("pangolin_requests_total", "Generation requests accepted", double(m.requests_total));
-    counter("pangolin_prompt_tokens_total", "Prompt tokens processed", double(m.prompt_tokens_total));
-    counter("pangolin_generation_tokens_total", "Tokens generated", double(m.generated_tokens_total));
+    counter("pangolin_prompt_tokens_total", "Prompt tokens processed",
+            double(m.prompt_tokens_total));
+    counter("pangolin_generation_tokens_total", "Tokens generated",
+            double(m.generated_tokens_total));
     counter("pangolin_prefix_cache_hit_tokens_total", "Prompt tokens served from the prefix cache",
             double(m.prefix_hit_tokens_total));
     gauge("pangolin_kv_cache_usage_ratio", "Share of KV-cache blocks in use", m.kv_usage);
     if (!m.ttft_buckets.empty()) {
-        histogram("pangolin_time_to_first_token_seconds", "Time from request to first token", m.ttft_buckets,
-                  m.ttft_counts, m.ttft_sum, m.ttft_n);
-        histogram("pangolin_inter_token_latency_seconds", "Time between consecutive tokens", m.itl_buckets,
-                  m.itl_counts, m.itl_sum, m.itl_n);
+        histogram("pangolin_time_to_first_token_seconds", "Time from request to first token",
+                  m.ttft_buckets, m.ttft_counts, m.ttft_sum, m.ttft_n);
+        histogram("pangolin_inter_token_latency_seconds", "Time between consecutive tokens",
+                  m.itl_buckets, m.itl_counts, m.itl_sum, m.itl_n);
     }
-    counter("pangolin_http_requests_total", "HTTP requests received", double(st.http_requests.load()));
-    counter("pangolin_http_errors_total", "HTTP requests answered with an error", double(st.http_errors.load()));
+    counter("pangolin_http_requests_total", "HTTP requests received",
+            double(st.http_requests.load()));
+    counter("pangolin_http_errors_total", "HTTP requests answered with an error",
+            double(st.http_errors.load()));
     if (st.model && st.model->comm().distributed()) {
         const auto& es = st.model->expert_stats();
         for (size_t l = 0; l < es.rows_received.size(); ++l)
             if (es.rows_received[l] > 0)
-                o << "pangolin_rank0_expert_rows_received_total{layer=\"" << l << "\"} " << es.rows_received[l] << "\n";
+                o << "pangolin_rank0_expert_rows_received_total{layer=\"" << l << "\"} "
+                  << es.rows_received[l] << "\n";
         counter("pangolin_rank0_comm_bytes_sent_total", "Bytes rank 0 sent to other ranks",
                 double(st.model->comm().stats().bytes_sent));
-        counter("pangolin_rank0_comm_seconds_total", "Seconds rank 0 spent in collectives", st.model->comm().stats().seconds);
+        counter("pangolin_rank0_comm_seconds_total", "Seconds rank 0 spent in collectives",
+                st.model->comm().stats().seconds);
     }
     return o.str();
 }
@@ -97,20 +115,24 @@ void load(ServerState& st) {
             std::stringstream text;
             text << in.rdbuf();
             st.chat_template = text.str();
-            ChatTemplate check(st.chat_template);  // a syntax error stops the server here, with its line
+            ChatTemplate check(
+                st.chat_template);  // a syntax error stops the server here, with its line
         }
         EngineOptions eo;
-        const int64_t train = st.model->config().n_ctx_train > 0 ? st.model->config().n_ctx_train : 4096;
+        const int64_t train =
+            st.model->config().n_ctx_train > 0 ? st.model->config().n_ctx_train : 4096;
         eo.max_running = std::max<int64_t>(1, st.options.parallel);
-        eo.n_ctx = st.options.ctx_size > 0 ? st.options.ctx_size : std::min<int64_t>(train * eo.max_running, 1 << 17);
+        eo.n_ctx = st.options.ctx_size > 0 ? st.options.ctx_size
+                                           : std::min<int64_t>(train * eo.max_running, 1 << 17);
         eo.max_sequence = std::min(train, eo.n_ctx);
         eo.max_waiting = st.options.max_waiting;
         for (int64_t id = 0; id < int64_t(st.tokenizer->n_vocab()); ++id)
             if (st.tokenizer->is_eog(int32_t(id))) eo.eog_tokens.push_back(int32_t(id));
         st.engine = std::make_unique<Engine>(*st.model, eo);
         st.engine->start();
-        log_info("serve: model ready (", st.model->config().arch, ", context ", eo.n_ctx, " tokens shared by ",
-                 eo.max_running, " sequences, at most ", st.engine->max_sequence(), " per sequence)");
+        log_info("serve: model ready (", st.model->config().arch, ", context ", eo.n_ctx,
+                 " tokens shared by ", eo.max_running, " sequences, at most ",
+                 st.engine->max_sequence(), " per sequence)");
         st.ready = true;
     } catch (const std::exception& e) {
         st.load_error = e.what();
@@ -121,11 +143,14 @@ void load(ServerState& st) {
 
 }  // namespace
 
-bool server_stopping() { return g_stopping.load(); }
+bool server_stopping() {
+    return g_stopping.load();
+}
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
     res.status = status;
-    nlohmann::json body = {{"error", {{"message", message}, {"type", error_type(status)}, {"code", status}}}};
+    nlohmann::json body = {
+        {"error", {{"message", message}, {"type", error_type(status)}, {"code", status}}}};
     res.set_content(body.dump(), "application/json");
 }
 
@@ -147,8 +172,9 @@ int run_server(const ServerOptions& options) {
     httplib::Server http;
     // httplib serves a connection per thread: idle keep-alive connections hold a thread until
     // their timeout, so keep that short and the pool comfortably larger than the slots.
-    const int threads = options.http_threads > 0 ? options.http_threads
-                                                 : int(std::max<int64_t>(32, options.parallel * 4 + 16));
+    const int threads = options.http_threads > 0
+                            ? options.http_threads
+                            : int(std::max<int64_t>(32, options.parallel * 4 + 16));
     http.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
     http.set_payload_max_length(options.max_body_bytes);
     http.set_keep_alive_timeout(1);
@@ -159,7 +185,8 @@ int run_server(const ServerOptions& options) {
         return [st, handler, needs_model](const httplib::Request& req, httplib::Response& res) {
             ++st->http_requests;
             if (!authorized(*st, req)) {
-                send_error(res, 401, "missing or wrong API key (send 'Authorization: Bearer <key>')");
+                send_error(res, 401,
+                           "missing or wrong API key (send 'Authorization: Bearer <key>')");
             } else if (needs_model && !st->ready) {
                 send_error(res, 503, "the model is still loading");
             } else {
@@ -179,60 +206,91 @@ int run_server(const ServerOptions& options) {
 
     http.Get("/health", [st](const httplib::Request&, httplib::Response& res) {
         ++st->http_requests;
-        if (st->ready) res.set_content(R"({"status":"ok"})", "application/json");
+        if (st->ready)
+            res.set_content(R"({"status":"ok"})", "application/json");
         else {
             res.status = 503;
             res.set_content(R"({"status":"loading"})", "application/json");
         }
     });
-    http.Get("/metrics", guard([st](const httplib::Request&, httplib::Response& res) {
-                 res.set_content(prometheus(*st), "text/plain; version=0.0.4");
-             }, false));
-    http.Get("/v1/models", guard([st](const httplib::Request&, httplib::Response& res) {
-                 nlohmann::json m = {{"id", st->model_id}, {"object", "model"}, {"created", st->created}, {"owned_by", "pangolin"}};
-                 if (st->ready) m["meta"] = {{"architecture", st->model->config().arch},
-                                             {"n_ctx", st->engine->max_sequence()},
-                                             {"n_vocab", st->model->config().n_vocab}};
-                 res.set_content(nlohmann::json{{"object", "list"}, {"data", {m}}}.dump(), "application/json");
-             }, false));
-    http.Post("/v1/chat/completions", guard([st](const httplib::Request& req, httplib::Response& res) {
-                  handle_generation(*st, req, res, Endpoint::Chat);
-              }, true));
-    http.Post("/v1/completions", guard([st](const httplib::Request& req, httplib::Response& res) {
-                  handle_generation(*st, req, res, Endpoint::Completion);
-              }, true));
-    http.Post("/tokenize", guard([st](const httplib::Request& req, httplib::Response& res) {
-                  const auto body = nlohmann::json::parse(req.body);
-                  require(body.is_object() && body.contains("content") && body["content"].is_string(),
-                          "'content' must be a string");
-                  const bool add_special = body.value("add_special", false);
-                  const auto ids = st->tokenizer->encode(body["content"].get<std::string>(), add_special, true);
-                  nlohmann::json out = {{"tokens", ids}};
-                  if (body.value("with_pieces", false)) {
-                      out["tokens"] = nlohmann::json::array();
-                      for (int32_t id : ids)
-                          out["tokens"].push_back({{"id", id}, {"piece", st->tokenizer->token_to_piece(id)}});
-                  }
-                  res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
-              }, true));
-    http.Post("/detokenize", guard([st](const httplib::Request& req, httplib::Response& res) {
-                  const auto body = nlohmann::json::parse(req.body);
-                  require(body.is_object() && body.contains("tokens") && body["tokens"].is_array(),
-                          "'tokens' must be a list of token ids");
-                  std::vector<int32_t> ids;
-                  for (const auto& t : body["tokens"]) {
-                      require(t.is_number_integer(), "'tokens' must be a list of token ids");
-                      ids.push_back(t.get<int32_t>());
-                  }
-                  const nlohmann::json out = {{"content", st->tokenizer->decode(ids)}};
-                  res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
-              }, true));
+    http.Get("/metrics", guard(
+                             [st](const httplib::Request&, httplib::Response& res) {
+                                 res.set_content(prometheus(*st), "text/plain; version=0.0.4");
+                             },
+                             false));
+    http.Get("/v1/models", guard(
+                               [st](const httplib::Request&, httplib::Response& res) {
+                                   nlohmann::json m = {{"id", st->model_id},
+                                                       {"object", "model"},
+                                                       {"created", st->created},
+                                                       {"owned_by", "pangolin"}};
+                                   if (st->ready)
+                                       m["meta"] = {{"architecture", st->model->config().arch},
+                                                    {"n_ctx", st->engine->max_sequence()},
+                                                    {"n_vocab", st->model->config().n_vocab}};
+                                   res.set_content(
+                                       nlohmann::json{{"object", "list"}, {"data", {m}}}.dump(),
+                                       "application/json");
+                               },
+                               false));
+    http.Post(
+        "/v1/chat/completions",
+        guard([st](const httplib::Request& req,
+                   httplib::Response& res) { handle_generation(*st, req, res, Endpoint::Chat); },
+              true));
+    http.Post("/v1/completions", guard(
+                                     [st](const httplib::Request& req, httplib::Response& res) {
+                                         handle_generation(*st, req, res, Endpoint::Completion);
+                                     },
+                                     true));
+    http.Post(
+        "/tokenize",
+        guard(
+            [st](const httplib::Request& req, httplib::Response& res) {
+                const auto body = nlohmann::json::parse(req.body);
+                require(body.is_object() && body.contains("content") && body["content"].is_string(),
+                        "'content' must be a string");
+                const bool add_special = body.value("add_special", false);
+                const auto ids =
+                    st->tokenizer->encode(body["content"].get<std::string>(), add_special, true);
+                nlohmann::json out = {{"tokens", ids}};
+                if (body.value("with_pieces", false)) {
+                    out["tokens"] = nlohmann::json::array();
+                    for (int32_t id : ids)
+                        out["tokens"].push_back(
+                            {{"id", id}, {"piece", st->tokenizer->token_to_piece(id)}});
+                }
+                res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                                "application/json");
+            },
+            true));
+    http.Post(
+        "/detokenize",
+        guard(
+            [st](const httplib::Request& req, httplib::Response& res) {
+                const auto body = nlohmann::json::parse(req.body);
+                require(body.is_object() && body.contains("tokens") && body["tokens"].is_array(),
+                        "'tokens' must be a list of token ids");
+                std::vector<int32_t> ids;
+                for (const auto& t : body["tokens"]) {
+                    require(t.is_number_integer(), "'tokens' must be a list of token ids");
+                    ids.push_back(t.get<int32_t>());
+                }
+                const nlohmann::json out = {{"content", st->tokenizer->decode(ids)}};
+                res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                                "application/json");
+            },
+            true));
     http.set_error_handler([st](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return;
-        if (res.status == 404) send_error(res, 404, "no route " + req.method + " " + req.path);
-        else if (res.status == 413) send_error(res, 413, "request body too large (limit " +
-                                                         std::to_string(st->options.max_body_bytes) + " bytes)");
-        else send_error(res, res.status, "HTTP error " + std::to_string(res.status));
+        if (res.status == 404)
+            send_error(res, 404, "no route " + req.method + " " + req.path);
+        else if (res.status == 413)
+            send_error(res, 413,
+                       "request body too large (limit " +
+                           std::to_string(st->options.max_body_bytes) + " bytes)");
+        else
+            send_error(res, res.status, "HTTP error " + std::to_string(res.status));
     });
 
     int port = options.port;
@@ -247,7 +305,8 @@ int run_server(const ServerOptions& options) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
-    log_info("serve: listening on http://", options.host, ":", port, " (model id '", st->model_id, "')");
+    log_info("serve: listening on http://", options.host, ":", port, " (model id '", st->model_id,
+             "')");
     std::thread loader([st] { load(*st); });
     http.listen_after_bind();
     g_server = nullptr;

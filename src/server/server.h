@@ -21,14 +21,15 @@ struct ServerOptions {
     cli::ModelOptions model;
     std::string host = "127.0.0.1";
     int port = 8080;
-    std::string api_key;        // empty: no authentication
-    int64_t parallel = 4;       // sequences decoding at once
-    int64_t ctx_size = 0;       // KV-cache tokens shared by all sequences (0: parallel × model context, capped)
-    std::string model_alias;    // the model id clients send/see (default: file name)
+    std::string api_key;   // empty: no authentication
+    int64_t parallel = 4;  // sequences decoding at once
+    int64_t ctx_size =
+        0;  // KV-cache tokens shared by all sequences (0: parallel × model context, capped)
+    std::string model_alias;         // the model id clients send/see (default: file name)
     std::string chat_template_file;  // overrides the model's chat template
     size_t max_body_bytes = 8 << 20;
-    int64_t max_waiting = 64;   // queued requests beyond which the server answers 503
-    int http_threads = 0;       // 0: enough for parallel + waiting streams
+    int64_t max_waiting = 64;  // queued requests beyond which the server answers 503
+    int http_threads = 0;      // 0: enough for parallel + waiting streams
 };
 
 // Runs until SIGINT/SIGTERM. Returns the process exit status.

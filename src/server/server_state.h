@@ -39,6 +39,7 @@ bool server_stopping();
 void send_error(httplib::Response& res, int status, const std::string& message);
 
 // POST /v1/chat/completions and /v1/completions.
-void handle_generation(ServerState& state, const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
+void handle_generation(ServerState& state, const httplib::Request& req, httplib::Response& res,
+                       Endpoint endpoint);
 
 }  // namespace pangolin::server

@@ -9,7 +9,7 @@
 namespace pangolin::server {
 
 class StopMatcher {
-public:
+  public:
     explicit StopMatcher(std::vector<std::string> stops) : stops_(std::move(stops)) {}
     // Adds generated text; returns what can be emitted now. After a stop string completes,
     // stopped() is true and everything from the stop string on is dropped.
@@ -18,7 +18,7 @@ public:
     std::string flush();
     bool stopped() const { return stopped_; }
 
-private:
+  private:
     std::vector<std::string> stops_;
     std::string held_;
     bool stopped_ = false;

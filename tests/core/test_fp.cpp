@@ -14,10 +14,10 @@ TEST(Fp16, KnownValues) {
     EXPECT_TRUE(std::isinf(f16_to_f32(0x7c00)));
     EXPECT_TRUE(std::isnan(f16_to_f32(0x7e00)));
     EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
-    EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);  // ties to even rounds up to infinity
-    EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);       // tie → even (0)
-    EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);       // 1.5 ulp → 2
-    EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -14)), 0x0400);       // smallest normal
+    EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);               // ties to even rounds up to infinity
+    EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);  // tie → even (0)
+    EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);  // 1.5 ulp → 2
+    EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -14)), 0x0400);  // smallest normal
 }
 
 TEST(Fp16, RoundTripAllHalves) {
@@ -49,8 +49,8 @@ TEST(Bf16, RoundTripAndRounding) {
 }
 
 TEST(Fp8E4M3, DecodesEveryCode) {
-    EXPECT_EQ(fp8_e4m3_to_f32(0x38), 1.0f);     // exponent 7 = bias
-    EXPECT_EQ(fp8_e4m3_to_f32(0x7e), 448.0f);   // largest finite
+    EXPECT_EQ(fp8_e4m3_to_f32(0x38), 1.0f);    // exponent 7 = bias
+    EXPECT_EQ(fp8_e4m3_to_f32(0x7e), 448.0f);  // largest finite
     EXPECT_EQ(fp8_e4m3_to_f32(0xfe), -448.0f);
     EXPECT_EQ(fp8_e4m3_to_f32(0x01), std::ldexp(1.0f, -9));  // smallest subnormal
     EXPECT_EQ(fp8_e4m3_to_f32(0x08), std::ldexp(1.0f, -6));  // smallest normal
@@ -76,5 +76,6 @@ TEST(E8M0, PowersOfTwo) {
     EXPECT_TRUE(std::isnan(e8m0_to_f32(255)));
     EXPECT_EQ(e8m0_to_f32_half(128), 1.0f);
     EXPECT_EQ(e8m0_to_f32_half(0), std::ldexp(1.0f, -128));
-    for (int e = 2; e < 255; ++e) EXPECT_EQ(e8m0_to_f32_half(uint8_t(e)), e8m0_to_f32(uint8_t(e)) / 2);
+    for (int e = 2; e < 255; ++e)
+        EXPECT_EQ(e8m0_to_f32_half(uint8_t(e)), e8m0_to_f32(uint8_t(e)) / 2);
 }

@@ -26,7 +26,7 @@ TEST(QuantRef, Q4_0NibbleOrder) {
     float out[32];
     dequantize_row_ref(DType::Q4_0, &b, out, 32);
     for (int j = 0; j < 16; ++j) {
-        EXPECT_EQ(out[j], 2.0f * float(j - 8));           // low nibble → element j
+        EXPECT_EQ(out[j], 2.0f * float(j - 8));            // low nibble → element j
         EXPECT_EQ(out[j + 16], 2.0f * float(15 - j - 8));  // high nibble → element j+16
     }
 }
@@ -51,7 +51,8 @@ TEST(QuantRef, Q4_KScalesAndMins) {
     b.dmin = f32_to_f16(0.5f);
     // sub-block j: scale j+1, min 2j (6-bit fields packed as in ggml)
     uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) sc[j] = uint8_t(j + 1 + (j >= 4 ? 40 : 0)), mn[j] = uint8_t(2 * j + (j >= 4 ? 33 : 0));
+    for (int j = 0; j < 8; ++j)
+        sc[j] = uint8_t(j + 1 + (j >= 4 ? 40 : 0)), mn[j] = uint8_t(2 * j + (j >= 4 ? 33 : 0));
     for (int j = 0; j < 4; ++j) {
         b.scales[j] = uint8_t(sc[j] | ((sc[j + 4] >> 4) << 6));
         b.scales[j + 4] = uint8_t(mn[j] | ((mn[j + 4] >> 4) << 6));
@@ -68,8 +69,10 @@ TEST(QuantRef, Q4_KScalesAndMins) {
     dequantize_row_ref(DType::Q4_K, &b, out.data(), 256);
     for (int g = 0; g < 4; ++g)
         for (int l = 0; l < 32; ++l) {
-            EXPECT_EQ(out[size_t(64 * g + l)], float(sc[2 * g]) * float(l % 16) - 0.5f * float(mn[2 * g]));
-            EXPECT_EQ(out[size_t(64 * g + 32 + l)], float(sc[2 * g + 1]) * float(15 - l % 16) - 0.5f * float(mn[2 * g + 1]));
+            EXPECT_EQ(out[size_t(64 * g + l)],
+                      float(sc[2 * g]) * float(l % 16) - 0.5f * float(mn[2 * g]));
+            EXPECT_EQ(out[size_t(64 * g + 32 + l)],
+                      float(sc[2 * g + 1]) * float(15 - l % 16) - 0.5f * float(mn[2 * g + 1]));
         }
 }
 
@@ -87,7 +90,8 @@ TEST(QuantRef, Q6_KLayout) {
             const int q3 = want[size_t(base + l + 64)], q4 = want[size_t(base + l + 96)];
             b.ql[64 * half + l] = uint8_t((q1 & 0xF) | ((q3 & 0xF) << 4));
             b.ql[64 * half + l + 32] = uint8_t((q2 & 0xF) | ((q4 & 0xF) << 4));
-            b.qh[32 * half + l] = uint8_t((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+            b.qh[32 * half + l] =
+                uint8_t((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
         }
     }
     std::vector<float> out(256);
@@ -184,8 +188,12 @@ TEST(QuantRef, KQuantsAndQ5RoundTrip) {
     double norm = 0;
     for (float v : x) norm += double(v) * v;
     // relative L2 error of a round trip; bounds from the bits per value
-    for (auto [type, bound] : {std::pair{DType::Q5_0, 0.06}, {DType::Q4_K, 0.1}, {DType::Q5_K, 0.05},
-                               {DType::Q6_K, 0.025}, {DType::F16, 1e-3}, {DType::BF16, 5e-3}}) {
+    for (auto [type, bound] : {std::pair{DType::Q5_0, 0.06},
+                               {DType::Q4_K, 0.1},
+                               {DType::Q5_K, 0.05},
+                               {DType::Q6_K, 0.025},
+                               {DType::F16, 1e-3},
+                               {DType::BF16, 5e-3}}) {
         std::vector<uint8_t> q(dtype_row_bytes(type, n));
         quantize_row_ref(type, x.data(), q.data(), n);
         dequantize_row_ref(type, q.data(), y.data(), n);
@@ -204,9 +212,9 @@ TEST(QuantRef, KQuantsAndQ5RoundTrip) {
 }
 
 TEST(QuantRef, Fp8BlockScales) {
-    EXPECT_EQ(fp8_block_exponent(448.0f), 127);        // fits with scale 1
-    EXPECT_EQ(fp8_block_exponent(448.5f), 128);        // needs scale 2
-    EXPECT_EQ(fp8_block_exponent(448.0f / 1024), 117); // exactly 2^-10 · 448
+    EXPECT_EQ(fp8_block_exponent(448.0f), 127);         // fits with scale 1
+    EXPECT_EQ(fp8_block_exponent(448.5f), 128);         // needs scale 2
+    EXPECT_EQ(fp8_block_exponent(448.0f / 1024), 117);  // exactly 2^-10 · 448
     EXPECT_EQ(fp8_block_exponent(0.0f), 127);
     // a 3 × 5 band with block 4: two column blocks; every code decodes within E4M3 precision
     const float x[15] = {1, -2, 3, 1000, 0.5f, 0.25f, 100, -300, 1e-3f, 7, 0, 2, -1, 5, 6};

@@ -13,10 +13,13 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
         for (int64_t n : {0, 1, 7, 64, 1000}) {
             for (int64_t grain : {1, 4, 16}) {
                 std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-                pool.parallel_for(n, [&](int64_t b, int64_t e, int) {
-                    EXPECT_EQ(b % grain, 0);
-                    for (int64_t i = b; i < e; ++i) hits[size_t(i)]++;
-                }, grain);
+                pool.parallel_for(
+                    n,
+                    [&](int64_t b, int64_t e, int) {
+                        EXPECT_EQ(b % grain, 0);
+                        for (int64_t i = b; i < e; ++i) hits[size_t(i)]++;
+                    },
+                    grain);
                 for (auto& h : hits) ASSERT_EQ(h.load(), 1);
             }
         }

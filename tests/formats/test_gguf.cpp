@@ -47,7 +47,9 @@ void write_sample(const fs::path& path) {
     w.finish();
 }
 
-std::string bytes_of(const fs::path& p) { return read_file(p); }
+std::string bytes_of(const fs::path& p) {
+    return read_file(p);
+}
 void write_bytes(const fs::path& p, const std::string& s) {
     std::ofstream(p, std::ios::binary).write(s.data(), std::streamsize(s.size()));
 }
@@ -120,7 +122,8 @@ TEST(GgufBadInput, WrongVersion) {
         std::memcpy(s.data() + 4, &v, 4);
         write_bytes(dir / "bad.gguf", s);
         const auto err = error_of(dir / "bad.gguf");
-        EXPECT_NE(err.find("version " + std::to_string(v) + " is not supported"), std::string::npos) << err;
+        EXPECT_NE(err.find("version " + std::to_string(v) + " is not supported"), std::string::npos)
+            << err;
     }
 }
 
@@ -134,7 +137,8 @@ TEST(GgufBadInput, TruncatedAnywhere) {
         write_bytes(dir / "cut.gguf", s.substr(0, cut));
         const auto err = error_of(dir / "cut.gguf");
         EXPECT_FALSE(err.empty()) << "cut at " << cut << " was accepted";
-        EXPECT_TRUE(err.find("truncated") != std::string::npos || err.find("not a GGUF") != std::string::npos ||
+        EXPECT_TRUE(err.find("truncated") != std::string::npos ||
+                    err.find("not a GGUF") != std::string::npos ||
                     err.find("past the end") != std::string::npos)
             << err;
     }
@@ -166,7 +170,8 @@ TEST(GgufBadInput, AbsurdCountsDoNotAllocate) {
     s.append(reinterpret_cast<const char*>(&n_tensors), 8);
     s.append(reinterpret_cast<const char*>(&n_kv), 8);
     write_bytes(dir / "bad.gguf", s);
-    EXPECT_NE(error_of(dir / "bad.gguf").find("cannot fit"), std::string::npos) << error_of(dir / "bad.gguf");
+    EXPECT_NE(error_of(dir / "bad.gguf").find("cannot fit"), std::string::npos)
+        << error_of(dir / "bad.gguf");
     // a string claiming 2^62 bytes
     std::string t = "GGUF";
     const uint64_t one = 1, zero = 0, huge = 1ull << 62;

@@ -56,10 +56,15 @@ TEST(Safetensors, SingleFileAndDtypes) {
 
 TEST(Safetensors, ShardedIndex) {
     TempDir dir;
-    write_st(dir / "m-1.safetensors", {{"x", {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {0, 4}}}}}, std::string(4, '\0'));
-    write_st(dir / "m-2.safetensors", {{"y", {{"dtype", "F16"}, {"shape", {2}}, {"data_offsets", {0, 4}}}}}, std::string(4, '\0'));
-    std::ofstream(dir / "model.safetensors.index.json")
-        << nlohmann::json{{"weight_map", {{"x", "m-1.safetensors"}, {"y", "m-2.safetensors"}}}}.dump();
+    write_st(dir / "m-1.safetensors",
+             {{"x", {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {0, 4}}}}},
+             std::string(4, '\0'));
+    write_st(dir / "m-2.safetensors",
+             {{"y", {{"dtype", "F16"}, {"shape", {2}}, {"data_offsets", {0, 4}}}}},
+             std::string(4, '\0'));
+    std::ofstream(dir / "model.safetensors.index.json") << nlohmann::json{
+        {"weight_map",
+         {{"x", "m-1.safetensors"}, {"y", "m-2.safetensors"}}}}.dump();
     SafetensorsSet s(dir.path().string());
     ASSERT_NE(s.find("x"), nullptr);
     ASSERT_NE(s.find("y"), nullptr);
@@ -70,7 +75,8 @@ TEST(SafetensorsBadInput, HeaderLiesAboutShape) {
     TempDir dir;
     // shape [4, 4] of F32 is 64 bytes but the offsets span 16
     write_st(dir / "model.safetensors",
-             {{"w", {{"dtype", "F32"}, {"shape", {4, 4}}, {"data_offsets", {0, 16}}}}}, std::string(16, '\0'));
+             {{"w", {{"dtype", "F32"}, {"shape", {4, 4}}, {"data_offsets", {0, 16}}}}},
+             std::string(16, '\0'));
     const auto err = error_of(dir.path());
     EXPECT_NE(err.find("tensor 'w'"), std::string::npos) << err;
     EXPECT_NE(err.find("[4, 4]"), std::string::npos) << err;
@@ -79,7 +85,8 @@ TEST(SafetensorsBadInput, HeaderLiesAboutShape) {
 TEST(SafetensorsBadInput, OffsetsPastEnd) {
     TempDir dir;
     write_st(dir / "model.safetensors",
-             {{"w", {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {0, 16}}}}}, std::string(8, '\0'));
+             {{"w", {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {0, 16}}}}},
+             std::string(8, '\0'));
     EXPECT_NE(error_of(dir.path()).find("outside the data section"), std::string::npos);
 }
 
@@ -94,7 +101,8 @@ TEST(SafetensorsBadInput, CorruptHeader) {
     EXPECT_NE(error_of(dir.path()).find("header length"), std::string::npos);
     write_st(dir / "model.safetensors", nlohmann::json::array({1, 2}), "");
     EXPECT_NE(error_of(dir.path()).find("not a JSON object"), std::string::npos);
-    write_st(dir / "model.safetensors", {{"w", {{"dtype", "Q7"}, {"shape", {1}}, {"data_offsets", {0, 1}}}}}, "x");
+    write_st(dir / "model.safetensors",
+             {{"w", {{"dtype", "Q7"}, {"shape", {1}}, {"data_offsets", {0, 1}}}}}, "x");
     EXPECT_NE(error_of(dir.path()).find("dtype Q7"), std::string::npos);
 }
 

@@ -75,7 +75,8 @@ RandomWeight make_random(DType type, int64_t rows, int64_t cols, uint32_t seed) 
         }
         case DType::Q4_K: {
             auto* b = reinterpret_cast<BlockQ4_K*>(r.bytes.data());
-            for (int64_t i = 0; i < nblocks; ++i) b[i].d = half(0.01f * uni(rng)), b[i].dmin = half(0.01f * uni(rng));
+            for (int64_t i = 0; i < nblocks; ++i)
+                b[i].d = half(0.01f * uni(rng)), b[i].dmin = half(0.01f * uni(rng));
             break;
         }
         case DType::Q6_K: {
@@ -88,7 +89,8 @@ RandomWeight make_random(DType type, int64_t rows, int64_t cols, uint32_t seed) 
                 if ((v & 0x7f) == 0x7f) v &= 0xfe;  // no NaN codes
             const int64_t bs = 16, sr = (rows + bs - 1) / bs, sc = (cols + bs - 1) / bs;
             r.scales.resize(size_t(sr * sc));
-            for (auto& s : r.scales) s = std::ldexp(1.0f, -(byte(rng) % 8));  // UE8M0: powers of two
+            for (auto& s : r.scales)
+                s = std::ldexp(1.0f, -(byte(rng) % 8));  // UE8M0: powers of two
             r.scale_view.name = "w_scale_inv";
             r.scale_view.type = DType::F32;
             r.scale_view.shape = {sr, sc};
@@ -96,7 +98,8 @@ RandomWeight make_random(DType type, int64_t rows, int64_t cols, uint32_t seed) 
             r.scale_view.data = reinterpret_cast<const uint8_t*>(r.scales.data());
             break;
         }
-        default: break;
+        default:
+            break;
     }
     r.view.data = r.bytes.data();
     return r;
@@ -132,8 +135,8 @@ std::vector<int64_t> col_choices(DType type) {
     return {256, 512, 768};
 }
 
-const DType k_gemm_types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0,
-                              DType::Q4_K, DType::Q6_K, DType::MXFP4};
+const DType k_gemm_types[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0,
+                              DType::Q5_0, DType::Q4_K, DType::Q6_K, DType::MXFP4};
 
 class MatmulParity : public ::testing::TestWithParam<DType> {};
 
@@ -146,10 +149,12 @@ TEST(QuantizeActivations, SimdMatchesScalarBitForBit) {
             const GemmKernel simd = gemm_kernel(type, level);
             const GemmKernel ref = ref::gemm_kernel(type);
             ASSERT_NE(simd.quantize, ref.quantize);
-            for (int64_t k : {int64_t(simd.act.block), int64_t(simd.act.block) * 3, int64_t(simd.act.block) * 8}) {
+            for (int64_t k : {int64_t(simd.act.block), int64_t(simd.act.block) * 3,
+                              int64_t(simd.act.block) * 8}) {
                 auto x = random_floats(size_t(k), uint32_t(k), 3.0f);
-                for (int64_t i = 0; i < std::min<int64_t>(k, 32); ++i) x[size_t(i)] = 0.0f;  // an all-zero block
-                x[size_t(k - 1)] = 1e-30f;                                                  // a tiny value
+                for (int64_t i = 0; i < std::min<int64_t>(k, 32); ++i)
+                    x[size_t(i)] = 0.0f;    // an all-zero block
+                x[size_t(k - 1)] = 1e-30f;  // a tiny value
                 const size_t bytes = size_t(simd.act.row_bytes(k));
                 std::vector<uint8_t> a(bytes, 0), b(bytes, 0);
                 simd.quantize(x.data(), k, a.data());
@@ -176,27 +181,33 @@ TEST_P(MatmulParity, SimdMatchesScalarReference) {
                     const RandomWeight rw = make_random(type, rows, cols, seed++);
                     const Weight simd = wrap(rw, level);
                     const Weight ref = wrap(rw, SimdLevel::Scalar);
-                    ASSERT_NE(simd.dequant, ref.dequant) << "no SIMD decoder for " << dtype_name(type);
+                    ASSERT_NE(simd.dequant, ref.dequant)
+                        << "no SIMD decoder for " << dtype_name(type);
                     const auto x = random_floats(size_t(n_tokens * cols), seed * 7);
                     std::vector<float> y_simd(size_t(n_tokens * rows)), y_ref(y_simd.size());
                     matmul(simd, x.data(), cols, n_tokens, y_simd.data(), rows, pool);
                     matmul(ref, x.data(), cols, n_tokens, y_ref.data(), rows, pool);
-                    std::vector<float> row(static_cast<size_t>(cols)), row_simd(static_cast<size_t>(cols));
+                    std::vector<float> row(static_cast<size_t>(cols)),
+                        row_simd(static_cast<size_t>(cols));
                     for (int64_t r = 0; r < rows; ++r) {
                         dequant_row_ref(ref, r, row.data());
                         simd.dequant(simd, r, row_simd.data());
                         for (int64_t c = 0; c < cols; ++c)
-                            ASSERT_NEAR(row_simd[size_t(c)], row[size_t(c)], 1e-6f * std::fabs(row[size_t(c)]) + 1e-30f)
+                            ASSERT_NEAR(row_simd[size_t(c)], row[size_t(c)],
+                                        1e-6f * std::fabs(row[size_t(c)]) + 1e-30f)
                                 << dtype_name(type) << " dequant r=" << r << " c=" << c;
                         for (int64_t t = 0; t < n_tokens; ++t) {
-                            // error bound relative to Σ|w·x| (the conditioning of each dot product);
-                            // both sides use the same quantized activations, so only the float
-                            // summation order differs
+                            // error bound relative to Σ|w·x| (the conditioning of each dot
+                            // product); both sides use the same quantized activations, so only the
+                            // float summation order differs
                             double mag = 0;
-                            for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(row[size_t(c)]) * x[size_t(t * cols + c)]);
-                            ASSERT_NEAR(y_simd[size_t(t * rows + r)], y_ref[size_t(t * rows + r)], 1e-5 * mag + 1e-30)
-                                << dtype_name(type) << " " << simd_level_name(level) << " rows=" << rows
-                                << " cols=" << cols << " tokens=" << n_tokens << " r=" << r << " t=" << t;
+                            for (int64_t c = 0; c < cols; ++c)
+                                mag += std::fabs(double(row[size_t(c)]) * x[size_t(t * cols + c)]);
+                            ASSERT_NEAR(y_simd[size_t(t * rows + r)], y_ref[size_t(t * rows + r)],
+                                        1e-5 * mag + 1e-30)
+                                << dtype_name(type) << " " << simd_level_name(level)
+                                << " rows=" << rows << " cols=" << cols << " tokens=" << n_tokens
+                                << " r=" << r << " t=" << t;
                         }
                     }
                 }
@@ -206,8 +217,9 @@ TEST_P(MatmulParity, SimdMatchesScalarReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllWeightTypes, MatmulParity,
-                         ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0,
-                                           DType::Q4_K, DType::Q6_K, DType::MXFP4, DType::F8_E4M3),
+                         ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0,
+                                           DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K,
+                                           DType::MXFP4, DType::F8_E4M3),
                          [](const auto& p) { return std::string(dtype_name(p.param)); });
 
 // Output row t depends only on activation row t and the weights: bit-identical whatever the
@@ -235,7 +247,8 @@ TEST(Matmul, ResultIndependentOfThreadsAndBatch) {
             std::vector<float> y_single(static_cast<size_t>(rows));
             for (int64_t t = 0; t < n; ++t) {
                 matmul(w, x.data() + t * cols, cols, 1, y_single.data(), rows, two);
-                EXPECT_EQ(0, std::memcmp(y_single.data(), y1.data() + t * rows, size_t(rows) * 4)) << "token " << t;
+                EXPECT_EQ(0, std::memcmp(y_single.data(), y1.data() + t * rows, size_t(rows) * 4))
+                    << "token " << t;
             }
             // reversed batch order: each row lands unchanged
             std::vector<float> xr(x.size()), yr(y1.size());
@@ -243,12 +256,14 @@ TEST(Matmul, ResultIndependentOfThreadsAndBatch) {
                 std::memcpy(xr.data() + (n - 1 - t) * cols, x.data() + t * cols, size_t(cols) * 4);
             matmul(w, xr.data(), cols, n, yr.data(), rows, three);
             for (int64_t t = 0; t < n; ++t)
-                EXPECT_EQ(0, std::memcmp(yr.data() + (n - 1 - t) * rows, y1.data() + t * rows, size_t(rows) * 4));
+                EXPECT_EQ(0, std::memcmp(yr.data() + (n - 1 - t) * rows, y1.data() + t * rows,
+                                         size_t(rows) * 4));
             // a sub-range of rows computes the same values
             std::vector<float> yp(y1.size(), 0.0f);
             matmul_rows(w, x.data(), cols, n, yp.data(), rows, 5, 37);
             for (int64_t t = 0; t < n; ++t)
-                EXPECT_EQ(0, std::memcmp(yp.data() + t * rows + 5, y1.data() + t * rows + 5, 32 * 4));
+                EXPECT_EQ(0,
+                          std::memcmp(yp.data() + t * rows + 5, y1.data() + t * rows + 5, 32 * 4));
         }
     }
 }
@@ -259,11 +274,16 @@ TEST(Matmul, FusedEqualsSeparate) {
     const int64_t cols = 512, n = 7;
     const auto x = random_floats(size_t(n * cols), 11);
     for (SimdLevel level : simd_levels()) {
-        const RandomWeight a = make_random(DType::Q5_0, 40, cols, 1), b = make_random(DType::Q8_0, 24, cols, 2);
-        const RandomWeight c = make_random(DType::Q4_K, 17, cols, 3), d = make_random(DType::F16, 9, cols, 4);
-        const Weight wa = wrap(a, level), wb = wrap(b, level), wc = wrap(c, level), wd = wrap(d, level);
-        std::vector<float> ya(size_t(n * 40)), yb(size_t(n * 24)), yc(size_t(n * 17)), yd(size_t(n * 9));
-        const MatmulOut outs[] = {{&wa, ya.data(), 40}, {&wb, yb.data(), 24}, {&wc, yc.data(), 17}, {&wd, yd.data(), 9}};
+        const RandomWeight a = make_random(DType::Q5_0, 40, cols, 1),
+                           b = make_random(DType::Q8_0, 24, cols, 2);
+        const RandomWeight c = make_random(DType::Q4_K, 17, cols, 3),
+                           d = make_random(DType::F16, 9, cols, 4);
+        const Weight wa = wrap(a, level), wb = wrap(b, level), wc = wrap(c, level),
+                     wd = wrap(d, level);
+        std::vector<float> ya(size_t(n * 40)), yb(size_t(n * 24)), yc(size_t(n * 17)),
+            yd(size_t(n * 9));
+        const MatmulOut outs[] = {
+            {&wa, ya.data(), 40}, {&wb, yb.data(), 24}, {&wc, yc.data(), 17}, {&wd, yd.data(), 9}};
         matmul_fused(outs, 4, x.data(), cols, n, pool);
         for (const auto& o : outs) {
             std::vector<float> y(size_t(n * o.ldy));
@@ -287,10 +307,12 @@ TEST(Matmul, JobsEqualSeparate) {
     ThreadPool pool(2);
     const int64_t cols = 512;
     for (SimdLevel level : simd_levels()) {
-        const RandomWeight a = make_random(DType::Q4_K, 40, cols, 1), b = make_random(DType::Q8_0, 24, cols, 2);
+        const RandomWeight a = make_random(DType::Q4_K, 40, cols, 1),
+                           b = make_random(DType::Q8_0, 24, cols, 2);
         const RandomWeight c = make_random(DType::Q6_K, 17, cols, 3);
         const Weight wa = wrap(a, level), wb = wrap(b, level), wc = wrap(c, level);
-        const auto xa = random_floats(size_t(5 * cols), 11), xb = random_floats(size_t(1 * cols), 12);
+        const auto xa = random_floats(size_t(5 * cols), 11),
+                   xb = random_floats(size_t(1 * cols), 12);
         std::vector<float> ya(size_t(5 * 40)), yb(size_t(1 * 24)), yc(size_t(5 * 17));
         const MatmulJob jobs[] = {{&wa, xa.data(), cols, 5, ya.data(), 40},
                                   {&wb, xb.data(), cols, 1, yb.data(), 24},

@@ -40,7 +40,8 @@ TEST(Ops, RopeLayoutsAgreeUnderPermutation) {
     RopeTable inter = make_rope_table(cfg);
     std::vector<float> a = {1, 2, 3, 4, 5, 6, 7, 8};
     std::vector<float> b(8);
-    for (int i = 0; i < 4; ++i) b[size_t(2 * i)] = a[size_t(i)], b[size_t(2 * i + 1)] = a[size_t(i + 4)];
+    for (int i = 0; i < 4; ++i)
+        b[size_t(2 * i)] = a[size_t(i)], b[size_t(2 * i + 1)] = a[size_t(i + 4)];
     const int32_t pos = 7;
     apply_rope(neox, a.data(), 1, 8, 1, 8, &pos);
     apply_rope(inter, b.data(), 1, 8, 1, 8, &pos);
@@ -79,8 +80,8 @@ TEST(Ops, RopeScalingVariants) {
     cfg.factor = 8;
     cfg.original_context = 8192;
     const RopeTable l3 = make_rope_table(cfg);
-    EXPECT_DOUBLE_EQ(l3.freq[0], plain.freq[0]);           // short wavelength: unchanged
-    EXPECT_NEAR(l3.freq[31], plain.freq[31] / 8, 1e-15);   // long wavelength: slowed
+    EXPECT_DOUBLE_EQ(l3.freq[0], plain.freq[0]);          // short wavelength: unchanged
+    EXPECT_NEAR(l3.freq[31], plain.freq[31] / 8, 1e-15);  // long wavelength: slowed
     cfg.scaling = RopeScaling::Yarn;
     cfg.factor = 4;
     cfg.original_context = 4096;
@@ -106,8 +107,8 @@ TEST(Ops, AttentionMatchesNaiveOverPagedCache) {
     const int32_t* tables[2] = {table.data(), table.data()};
     const int32_t visible[2] = {4, 5};
     ThreadPool pool(2);
-    attention({n_head, n_kv, dk, dv, 0.3f}, q.data(), n_head * dk, out.data(), n_head * dv, 2, view, tables,
-              visible, pool);
+    attention({n_head, n_kv, dk, dv, 0.3f}, q.data(), n_head * dk, out.data(), n_head * dv, 2, view,
+              tables, visible, pool);
     for (int t = 0; t < 2; ++t)
         for (int h = 0; h < n_head; ++h) {
             const int g = h / 2;
@@ -115,7 +116,9 @@ TEST(Ops, AttentionMatchesNaiveOverPagedCache) {
             for (int j = 0; j < visible[t]; ++j) {
                 const int slot = table[size_t(j / bs)] * int(bs) + j % int(bs);
                 double d = 0;
-                for (int i = 0; i < dk; ++i) d += q[size_t((t * n_head + h) * dk + i)] * k[size_t((slot * n_kv + g) * dk + i)];
+                for (int i = 0; i < dk; ++i)
+                    d += q[size_t((t * n_head + h) * dk + i)] *
+                         k[size_t((slot * n_kv + g) * dk + i)];
                 s.push_back(0.3 * d);
             }
             const double mx = *std::max_element(s.begin(), s.end());
@@ -142,7 +145,8 @@ struct RandomAttn {
 };
 
 // n_q query rows over n_pos positions; row r sees n_vis[r] positions.
-RandomAttn make_attn(int64_t n_q, int64_t n_pos, int64_t dk, int64_t dv, const std::vector<int32_t>& n_vis, uint32_t seed) {
+RandomAttn make_attn(int64_t n_q, int64_t n_pos, int64_t dk, int64_t dv,
+                     const std::vector<int32_t>& n_vis, uint32_t seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> uni(-1, 1);
     RandomAttn a{dk, dv, n_pos, {}, {}, {}, {}, {}, {}, n_vis};
@@ -151,7 +155,8 @@ RandomAttn make_attn(int64_t n_q, int64_t n_pos, int64_t dk, int64_t dv, const s
     for (auto& f : a.k) f = uni(rng);
     for (auto& f : a.v) f = uni(rng);
     for (int64_t r = 0; r < n_q; ++r) a.qp.push_back(a.q.data() + r * dk);
-    for (int64_t p = 0; p < n_pos; ++p) a.kp.push_back(a.k.data() + p * dk), a.vp.push_back(a.v.data() + p * dv);
+    for (int64_t p = 0; p < n_pos; ++p)
+        a.kp.push_back(a.k.data() + p * dk), a.vp.push_back(a.v.data() + p * dv);
     return a;
 }
 
@@ -164,7 +169,8 @@ std::vector<float> run_attn(AttnFn fn, const RandomAttn& a, int64_t r_begin, int
     for (int64_t r = r_begin; r < r_end; ++r) n_pos = std::max<int64_t>(n_pos, a.nv[size_t(r)]);
     AttnJob j;
     j.n_q = n, j.q = a.qp.data() + r_begin, j.out = op.data(), j.n_vis = a.nv.data() + r_begin;
-    j.n_pos = n_pos, j.k = a.kp.data(), j.v = a.vp.data(), j.dk = a.dk, j.dv = a.dv, j.scale = 0.37f;
+    j.n_pos = n_pos, j.k = a.kp.data(), j.v = a.vp.data(), j.dk = a.dk, j.dv = a.dv,
+    j.scale = 0.37f;
     fn(j);
     return out;
 }
@@ -188,13 +194,15 @@ TEST(AttentionKernel, SimdMatchesScalarReference) {
                 for (int64_t n_q : {1, 7, 37}) {
                     const int64_t n_pos = 29;
                     std::vector<int32_t> nv;
-                    for (int64_t r = 0; r < n_q; ++r) nv.push_back(int32_t(1 + (r / 3) % n_pos));  // causal-like
+                    for (int64_t r = 0; r < n_q; ++r)
+                        nv.push_back(int32_t(1 + (r / 3) % n_pos));  // causal-like
                     const RandomAttn a = make_attn(n_q, n_pos, dk, dv, nv, seed++);
                     const auto simd = run_attn(attention_fn(level), a, 0, n_q);
                     const auto ref = run_attn(&ref::attention_job, a, 0, n_q);
                     for (size_t i = 0; i < ref.size(); ++i)
-                        ASSERT_NEAR(simd[i], ref[i], 2e-5) << simd_level_name(level) << " dk=" << dk << " dv=" << dv
-                                                           << " n_q=" << n_q << " i=" << i;
+                        ASSERT_NEAR(simd[i], ref[i], 2e-5)
+                            << simd_level_name(level) << " dk=" << dk << " dv=" << dv
+                            << " n_q=" << n_q << " i=" << i;
                 }
             }
         }
@@ -215,10 +223,12 @@ TEST(AttentionKernel, RowIndependentOfItsJob) {
         const auto all = run_attn(fn, a, 0, n_q);
         for (int64_t r : {0, 5, 16, 17, 40}) {
             const auto alone = run_attn(fn, a, r, r + 1);
-            EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + r * dv, size_t(dv) * 4)) << simd_level_name(level) << " row " << r;
+            EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + r * dv, size_t(dv) * 4))
+                << simd_level_name(level) << " row " << r;
         }
         const auto tail = run_attn(fn, a, 13, n_q);  // rows in different lanes and groups
-        EXPECT_EQ(0, std::memcmp(tail.data(), all.data() + 13 * dv, tail.size() * 4)) << simd_level_name(level);
+        EXPECT_EQ(0, std::memcmp(tail.data(), all.data() + 13 * dv, tail.size() * 4))
+            << simd_level_name(level);
     }
 }
 
@@ -227,7 +237,8 @@ TEST(Ops, AttentionBatchInvariant) {
     const int64_t n_head = 6, n_kv = 2, dk = 24, dv = 16, bs = 4, n = 9;
     std::mt19937 rng(3);
     std::uniform_real_distribution<float> uni(-1, 1);
-    std::vector<float> k(size_t(16 * n_kv * dk)), v(size_t(16 * n_kv * dv)), q(size_t(n * n_head * dk));
+    std::vector<float> k(size_t(16 * n_kv * dk)), v(size_t(16 * n_kv * dv)),
+        q(size_t(n * n_head * dk));
     for (auto& f : k) f = uni(rng);
     for (auto& f : v) f = uni(rng);
     for (auto& f : q) f = uni(rng);
@@ -238,12 +249,14 @@ TEST(Ops, AttentionBatchInvariant) {
     for (int64_t t = 0; t < n; ++t) visible.push_back(int32_t(3 + t));
     std::vector<float> batched(size_t(n * n_head * dv)), single(size_t(n_head * dv));
     ThreadPool one(1), three(3);
-    attention({n_head, n_kv, dk, dv, 0.2f}, q.data(), n_head * dk, batched.data(), n_head * dv, n, view, tables.data(),
-              visible.data(), three);
+    attention({n_head, n_kv, dk, dv, 0.2f}, q.data(), n_head * dk, batched.data(), n_head * dv, n,
+              view, tables.data(), visible.data(), three);
     for (int64_t t = 0; t < n; ++t) {
-        attention({n_head, n_kv, dk, dv, 0.2f}, q.data() + t * n_head * dk, n_head * dk, single.data(), n_head * dv, 1,
-                  view, tables.data(), visible.data() + t, one);
-        EXPECT_EQ(0, std::memcmp(single.data(), batched.data() + t * n_head * dv, single.size() * 4)) << "token " << t;
+        attention({n_head, n_kv, dk, dv, 0.2f}, q.data() + t * n_head * dk, n_head * dk,
+                  single.data(), n_head * dv, 1, view, tables.data(), visible.data() + t, one);
+        EXPECT_EQ(0,
+                  std::memcmp(single.data(), batched.data() + t * n_head * dv, single.size() * 4))
+            << "token " << t;
     }
 }
 

@@ -51,12 +51,14 @@ TEST_P(DenseFixture, LogitsIdenticalWithOneAndTwoThreads) {
         const auto one = evaluate_model(model, prompt, 4, 1);
         const auto two = evaluate_model(model, prompt, 4, 2);
         ASSERT_EQ(one.logits.size(), two.logits.size());
-        EXPECT_EQ(0, std::memcmp(one.logits.data(), two.logits.data(), one.logits.size() * 4)) << model;
+        EXPECT_EQ(0, std::memcmp(one.logits.data(), two.logits.data(), one.logits.size() * 4))
+            << model;
         EXPECT_EQ(one.greedy, two.greedy);
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Dense, DenseFixture, ::testing::Values("llama", "qwen2", "qwen3", "pangu-embedded"),
+INSTANTIATE_TEST_SUITE_P(Dense, DenseFixture,
+                         ::testing::Values("llama", "qwen2", "qwen3", "pangu-embedded"),
                          [](const auto& p) {
                              std::string s = p.param;
                              for (auto& ch : s)

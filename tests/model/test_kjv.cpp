@@ -8,7 +8,9 @@ using namespace pangolin::test;
 
 namespace {
 
-std::filesystem::path kjv_dir() { return shared_dir() / "models" / "kjv-demo"; }
+std::filesystem::path kjv_dir() {
+    return shared_dir() / "models" / "kjv-demo";
+}
 
 }  // namespace
 
@@ -39,10 +41,12 @@ TEST(KjvDemo, Q8GgufGreedyMatchesWhereMarginsAreClear) {
         const auto prompt = c["prompt"].get<std::vector<int32_t>>();
         const auto greedy = c["greedy"].get<std::vector<int32_t>>();
         const auto margin = c["greedy_margin"].get<std::vector<double>>();
-        const auto r = evaluate_model((kjv_dir() / "kjv-demo-q8_0.gguf").string(), prompt, int(greedy.size()));
+        const auto r =
+            evaluate_model((kjv_dir() / "kjv-demo-q8_0.gguf").string(), prompt, int(greedy.size()));
         for (size_t i = 0; i < greedy.size(); ++i) {
             if (r.greedy[i] == greedy[i]) continue;
-            EXPECT_LT(margin[i], 0.02) << c["text"] << ": diverged at step " << i << " where llama.cpp's margin is " << margin[i];
+            EXPECT_LT(margin[i], 0.02) << c["text"] << ": diverged at step " << i
+                                       << " where llama.cpp's margin is " << margin[i];
             break;
         }
         ++checked;

@@ -67,7 +67,8 @@ TEST(KvCache, IncrementalDecodeMatchesBatchedPrefill) {
     LoadOptions lo;
     lo.n_threads = 2;
     auto model = load_model((fixture_models_dir() / "qwen2" / "model-f32.gguf").string(), lo);
-    const std::vector<int32_t> prompt = {5, 17, 42, 7, 99, 3, 512, 1000, 8, 64, 2, 300, 301, 302, 303, 304, 305, 12};
+    const std::vector<int32_t> prompt = {5,  17, 42,  7,   99,  3,   512, 1000, 8,
+                                         64, 2,  300, 301, 302, 303, 304, 305,  12};
     Session batched(*model, 64);
     const auto all = batched.eval(prompt, true);
     Session step(*model, 64);

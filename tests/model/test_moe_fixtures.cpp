@@ -37,8 +37,8 @@ void check_all_cases(const std::string& fixture, bool hf_only) {
     }
 }
 
-std::vector<float> prompt_logits(const std::string& path, MlaMode mode, const std::vector<int32_t>& prompt,
-                                 int threads = 2) {
+std::vector<float> prompt_logits(const std::string& path, MlaMode mode,
+                                 const std::vector<int32_t>& prompt, int threads = 2) {
     LoadOptions lo;
     lo.n_threads = threads;
     lo.mla_mode = mode;
@@ -49,23 +49,40 @@ std::vector<float> prompt_logits(const std::string& path, MlaMode mode, const st
 
 }  // namespace
 
-TEST(MoeFixture, Qwen3Moe) { PANGOLIN_REQUIRE_SHARED(); check_all_cases("qwen3moe", false); }
-TEST(MoeFixture, DeepseekV3) { PANGOLIN_REQUIRE_SHARED(); check_all_cases("deepseek-v3", false); }
-TEST(MoeFixture, PanguProMoe) { PANGOLIN_REQUIRE_SHARED(); check_all_cases("pangu-pro-moe", true); }
-TEST(MoeFixture, PanguUltraMoe) { PANGOLIN_REQUIRE_SHARED(); check_all_cases("pangu-ultra-moe", true); }
-TEST(MoeFixture, DeepseekV3Fp8) { PANGOLIN_REQUIRE_SHARED(); check_all_cases("deepseek-v3-fp8", true); }
+TEST(MoeFixture, Qwen3Moe) {
+    PANGOLIN_REQUIRE_SHARED();
+    check_all_cases("qwen3moe", false);
+}
+TEST(MoeFixture, DeepseekV3) {
+    PANGOLIN_REQUIRE_SHARED();
+    check_all_cases("deepseek-v3", false);
+}
+TEST(MoeFixture, PanguProMoe) {
+    PANGOLIN_REQUIRE_SHARED();
+    check_all_cases("pangu-pro-moe", true);
+}
+TEST(MoeFixture, PanguUltraMoe) {
+    PANGOLIN_REQUIRE_SHARED();
+    check_all_cases("pangu-ultra-moe", true);
+}
+TEST(MoeFixture, DeepseekV3Fp8) {
+    PANGOLIN_REQUIRE_SHARED();
+    check_all_cases("deepseek-v3-fp8", true);
+}
 
 // The absorbed (latent-space) MLA path and the expanded per-head path compute the same logits.
 TEST(Mla, AbsorbedAndExpandedAgree) {
     PANGOLIN_REQUIRE_SHARED();
-    for (const std::string model : {"deepseek-v3/model-f32.gguf", "deepseek-v3/hf", "pangu-ultra-moe/hf",
-                                    "deepseek-v3-fp8/hf"}) {
+    for (const std::string model : {"deepseek-v3/model-f32.gguf", "deepseek-v3/hf",
+                                    "pangu-ultra-moe/hf", "deepseek-v3-fp8/hf"}) {
         const auto path = (fixture_models_dir() / model).string();
         const std::vector<int32_t> prompt = {1, 5, 900, 17, 42, 42, 3, 77, 512, 1000, 2, 8};
         const auto a = prompt_logits(path, MlaMode::Absorbed, prompt);
         const auto e = prompt_logits(path, MlaMode::Expanded, prompt);
         ASSERT_EQ(a.size(), e.size());
-        EXPECT_LE(max_rel_l2(a.data(), e.data(), int64_t(prompt.size()), int64_t(a.size() / prompt.size())), 1e-5)
+        EXPECT_LE(max_rel_l2(a.data(), e.data(), int64_t(prompt.size()),
+                             int64_t(a.size() / prompt.size())),
+                  1e-5)
             << model;
     }
 }
@@ -81,7 +98,8 @@ TEST(Mla, KvCacheHoldsOnlyTheLatent) {
 
 TEST(MoeFixture, ThreadCountDoesNotChangeLogits) {
     PANGOLIN_REQUIRE_SHARED();
-    for (const std::string model : {"qwen3moe/model-mxfp4_moe.gguf", "deepseek-v3/model-f32.gguf", "pangu-pro-moe/hf"}) {
+    for (const std::string model :
+         {"qwen3moe/model-mxfp4_moe.gguf", "deepseek-v3/model-f32.gguf", "pangu-pro-moe/hf"}) {
         const auto path = (fixture_models_dir() / model).string();
         const std::vector<int32_t> prompt = {1, 2, 3, 400, 500, 600, 7, 8};
         const auto one = prompt_logits(path, MlaMode::Auto, prompt, 1);
@@ -119,23 +137,25 @@ TEST(Fp8, NoHiddenDequantizedCopy) {
 TEST(Fp8, E8M0ScaleBytesMatchFloatScales) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    const auto p = edited_hf_copy(dir, "deepseek-v3-fp8", [](nlohmann::json&) {}, nullptr,
-                               [](const std::string& name, nlohmann::json& t, std::string& b) {
-                                   if (name.find("_scale_inv") == std::string::npos) return;
-                                   ASSERT_EQ(t["dtype"], "F32");
-                                   std::string e8(b.size() / 4, '\0');
-                                   for (size_t i = 0; i < e8.size(); ++i) {
-                                       float f;
-                                       std::memcpy(&f, b.data() + 4 * i, 4);
-                                       int ex;
-                                       ASSERT_EQ(std::frexp(f, &ex), 0.5f) << "scale is not a power of two";
-                                       e8[i] = char(uint8_t(ex - 1 + 127));
-                                   }
-                                   t["dtype"] = "F8_E8M0";
-                                   b = e8;
-                               });
+    const auto p = edited_hf_copy(
+        dir, "deepseek-v3-fp8", [](nlohmann::json&) {}, nullptr,
+        [](const std::string& name, nlohmann::json& t, std::string& b) {
+            if (name.find("_scale_inv") == std::string::npos) return;
+            ASSERT_EQ(t["dtype"], "F32");
+            std::string e8(b.size() / 4, '\0');
+            for (size_t i = 0; i < e8.size(); ++i) {
+                float f;
+                std::memcpy(&f, b.data() + 4 * i, 4);
+                int ex;
+                ASSERT_EQ(std::frexp(f, &ex), 0.5f) << "scale is not a power of two";
+                e8[i] = char(uint8_t(ex - 1 + 127));
+            }
+            t["dtype"] = "F8_E8M0";
+            b = e8;
+        });
     const std::vector<int32_t> prompt = {1, 9, 300, 4, 1000};
-    const auto f32_scales = prompt_logits((fixture_models_dir() / "deepseek-v3-fp8" / "hf").string(), MlaMode::Auto, prompt);
+    const auto f32_scales = prompt_logits(
+        (fixture_models_dir() / "deepseek-v3-fp8" / "hf").string(), MlaMode::Auto, prompt);
     const auto e8m0_scales = prompt_logits(p.string(), MlaMode::Auto, prompt);
     ASSERT_EQ(f32_scales.size(), e8m0_scales.size());
     EXPECT_EQ(0, std::memcmp(f32_scales.data(), e8m0_scales.data(), f32_scales.size() * 4));
@@ -144,11 +164,15 @@ TEST(Fp8, E8M0ScaleBytesMatchFloatScales) {
 TEST(MoeBadInput, RouterConfigsThatCannotBeHonoured) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    auto p = edited_hf_copy(dir, "qwen3moe", [](nlohmann::json& j) { j["num_experts_per_tok"] = 17; });
-    EXPECT_NE(load_error(p).find("17 experts per token cannot be chosen from 16"), std::string::npos) << load_error(p);
+    auto p =
+        edited_hf_copy(dir, "qwen3moe", [](nlohmann::json& j) { j["num_experts_per_tok"] = 17; });
+    EXPECT_NE(load_error(p).find("17 experts per token cannot be chosen from 16"),
+              std::string::npos)
+        << load_error(p);
     fs::remove_all(p);
     p = edited_hf_copy(dir, "deepseek-v3", [](nlohmann::json& j) { j["n_group"] = 3; });
-    EXPECT_NE(load_error(p).find("cannot be split into 3 equal groups"), std::string::npos) << load_error(p);
+    EXPECT_NE(load_error(p).find("cannot be split into 3 equal groups"), std::string::npos)
+        << load_error(p);
     fs::remove_all(p);
     p = edited_hf_copy(dir, "deepseek-v3", [](nlohmann::json& j) { j["topk_group"] = 5; });
     EXPECT_NE(load_error(p).find("keeping 5 groups out of 4"), std::string::npos) << load_error(p);
@@ -157,17 +181,21 @@ TEST(MoeBadInput, RouterConfigsThatCannotBeHonoured) {
 TEST(Fp8BadInput, TensorWithoutItsScale) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    const auto p = edited_hf_copy(dir, "deepseek-v3-fp8", [](nlohmann::json&) {},
-                               [](const std::string& n) { return n == "model.layers.0.mlp.up_proj.weight_scale_inv"; });
+    const auto p = edited_hf_copy(
+        dir, "deepseek-v3-fp8", [](nlohmann::json&) {},
+        [](const std::string& n) { return n == "model.layers.0.mlp.up_proj.weight_scale_inv"; });
     const auto err = load_error(p);
-    EXPECT_NE(err.find("FP8 tensor 'model.layers.0.mlp.up_proj.weight' has no block scale"), std::string::npos) << err;
+    EXPECT_NE(err.find("FP8 tensor 'model.layers.0.mlp.up_proj.weight' has no block scale"),
+              std::string::npos)
+        << err;
 }
 
 TEST(Fp8BadInput, ScaleWithTheWrongBlockGrid) {
     PANGOLIN_REQUIRE_SHARED();
     TempDir dir;
-    const auto p = edited_hf_copy(dir, "deepseek-v3-fp8",
-                               [](nlohmann::json& j) { j["quantization_config"]["weight_block_size"] = {64, 64}; });
+    const auto p = edited_hf_copy(dir, "deepseek-v3-fp8", [](nlohmann::json& j) {
+        j["quantization_config"]["weight_block_size"] = {64, 64};
+    });
     const auto err = load_error(p);
     EXPECT_NE(err.find("with 64×64 blocks needs"), std::string::npos) << err;
 }

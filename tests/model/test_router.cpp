@@ -16,18 +16,20 @@ struct Routed {
     std::vector<float> w;
 };
 
-Routed run(const RouterConfig& c, const std::vector<float>& logits, const std::vector<float>& bias = {},
-           const std::vector<float>& scale = {}) {
+Routed run(const RouterConfig& c, const std::vector<float>& logits,
+           const std::vector<float>& bias = {}, const std::vector<float>& scale = {}) {
     validate_router(c);
     Routed r;
     r.ids.resize(size_t(c.k));
     r.w.resize(size_t(c.k));
-    route(c, logits.data(), bias.empty() ? nullptr : bias.data(), scale.empty() ? nullptr : scale.data(),
-          r.ids.data(), r.w.data());
+    route(c, logits.data(), bias.empty() ? nullptr : bias.data(),
+          scale.empty() ? nullptr : scale.data(), r.ids.data(), r.w.data());
     return r;
 }
 
-double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+double sigmoid(double x) {
+    return 1 / (1 + std::exp(-x));
+}
 
 }  // namespace
 
@@ -68,7 +70,7 @@ TEST(Router, SigmoidTopkScalesAfterRenormalizing) {
 TEST(Router, GroupLimitedBestExpertLosesToOtherGroupsSecond) {
     RouterConfig c{RouterType::SigmoidGroupTopk, 8, 2, 4, 2, true, 1.0};
     auto logit = [](double p) { return float(std::log(p / (1 - p))); };
-    const std::vector<float> l = {logit(0.9), logit(0.05), logit(0.3), logit(0.3),
+    const std::vector<float> l = {logit(0.9), logit(0.05), logit(0.3),  logit(0.3),
                                   logit(0.6), logit(0.55), logit(0.58), logit(0.57)};
     auto r = run(c, l);
     EXPECT_EQ(r.ids, (std::vector<int32_t>{4, 6}));
@@ -101,15 +103,21 @@ TEST(Router, MogePicksOnePerGroupAndScales) {
 }
 
 TEST(RouterBadInput, ConfigurationsThatCannotBeHonoured) {
-    EXPECT_THROW(validate_router({RouterType::SoftmaxTopk, 4, 5, 1, 1, true, 1.0}), Error);       // k > experts
-    EXPECT_THROW(validate_router({RouterType::SigmoidGroupTopk, 10, 2, 3, 1, true, 1.0}), Error); // 3 ∤ 10
-    EXPECT_THROW(validate_router({RouterType::SigmoidGroupTopk, 8, 2, 4, 5, true, 1.0}), Error);  // topk_group > groups
-    EXPECT_THROW(validate_router({RouterType::SigmoidGroupTopk, 8, 5, 4, 2, true, 1.0}), Error);  // k > kept experts
-    EXPECT_THROW(validate_router({RouterType::Moge, 8, 3, 3, 1, false, 1.0}), Error);             // groups ∤ experts
+    EXPECT_THROW(validate_router({RouterType::SoftmaxTopk, 4, 5, 1, 1, true, 1.0}),
+                 Error);  // k > experts
+    EXPECT_THROW(validate_router({RouterType::SigmoidGroupTopk, 10, 2, 3, 1, true, 1.0}),
+                 Error);  // 3 ∤ 10
+    EXPECT_THROW(validate_router({RouterType::SigmoidGroupTopk, 8, 2, 4, 5, true, 1.0}),
+                 Error);  // topk_group > groups
+    EXPECT_THROW(validate_router({RouterType::SigmoidGroupTopk, 8, 5, 4, 2, true, 1.0}),
+                 Error);  // k > kept experts
+    EXPECT_THROW(validate_router({RouterType::Moge, 8, 3, 3, 1, false, 1.0}),
+                 Error);  // groups ∤ experts
     EXPECT_THROW(router_type_from_name("best_guess"), Error);
     try {
         validate_router({RouterType::SoftmaxTopk, 4, 5, 1, 1, true, 1.0});
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("5 experts per token cannot be chosen from 4"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("5 experts per token cannot be chosen from 4"),
+                  std::string::npos);
     }
 }

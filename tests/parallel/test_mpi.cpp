@@ -24,20 +24,27 @@ std::string mpirun() {
     return "";
 }
 
-#define REQUIRE_MPI()                                                                   \
-    do {                                                                                \
-        PANGOLIN_REQUIRE_SHARED();                                                      \
-        if (mpirun().empty()) {                                                         \
-            if (std::getenv("CI")) FAIL() << "mpirun is missing under CI";              \
+#define REQUIRE_MPI()                                                                       \
+    do {                                                                                    \
+        PANGOLIN_REQUIRE_SHARED();                                                          \
+        if (mpirun().empty()) {                                                             \
+            if (std::getenv("CI")) FAIL() << "mpirun is missing under CI";                  \
             GTEST_SKIP() << "mpirun not installed (Debian openmpi-bin); MPI tests skipped"; \
-        }                                                                               \
+        }                                                                                   \
     } while (0)
 
 std::vector<std::string> mpi_args(int np) {
     // Root in CI containers; oversubscribe so 4 ranks run on 2 cores; no shared-memory
     // single-copy (CMA is often not permitted in containers).
-    return {mpirun(), "-np", std::to_string(np), "--allow-run-as-root", "--oversubscribe",
-            "--mca", "btl_vader_single_copy_mechanism", "none", pangolin_binary()};
+    return {mpirun(),
+            "-np",
+            std::to_string(np),
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "--mca",
+            "btl_vader_single_copy_mechanism",
+            "none",
+            pangolin_binary()};
 }
 
 CommandResult run_ranks(int np, const std::vector<std::string>& args) {
@@ -73,26 +80,31 @@ TEST_P(MpiMatchesSingleProcess, LogitsAndGreedyTokens) {
     const std::string model = (fixture_models_dir() / p.fixture / p.model).string();
     const std::string tokens = prompt_of(p.fixture);
     TempDir dir;
-    const auto one = run_single({"-q", "logits", "-m", model, "--tokens", tokens, "-o", (dir / "1.f32").string(), "-t", "1"});
+    const auto one = run_single({"-q", "logits", "-m", model, "--tokens", tokens, "-o",
+                                 (dir / "1.f32").string(), "-t", "1"});
     ASSERT_EQ(one.status, 0) << one.err;
     const auto ref = read_f32(dir / "1.f32");
     const int64_t n_vocab = 1024, n = int64_t(ref.size()) / n_vocab;
-    const auto greedy_one = run_single({"-q", "run", "-m", model, "--tokens", tokens, "-n", "16", "--temp", "0", "--ids", "-t", "1"});
+    const auto greedy_one = run_single({"-q", "run", "-m", model, "--tokens", tokens, "-n", "16",
+                                        "--temp", "0", "--ids", "-t", "1"});
     ASSERT_EQ(greedy_one.status, 0) << greedy_one.err;
     for (int np : {2, 4}) {
         SCOPED_TRACE(p.fixture + " " + p.flag + " -np " + std::to_string(np));
         if (p.flag == "--tp" && np == 4) continue;  // the qwen2 fixture has 2 KV heads
         const auto out = (dir / ("n" + std::to_string(np) + ".f32")).string();
-        const auto r = run_ranks(np, {"logits", "-m", model, "--tokens", tokens, "-o", out, "-t", "1", p.flag});
+        const auto r = run_ranks(
+            np, {"logits", "-m", model, "--tokens", tokens, "-o", out, "-t", "1", p.flag});
         ASSERT_EQ(r.status, 0) << r.err;
-        EXPECT_NE(r.err.find("parallel: " + std::to_string(np) + " ranks"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("parallel: " + std::to_string(np) + " ranks"), std::string::npos)
+            << r.err;
         const auto got = read_f32(out);
         ASSERT_EQ(got.size(), ref.size());
         EXPECT_LE(max_rel_l2(got.data(), ref.data(), n, n_vocab), 1e-4);
         if (p.flag == "--ep") {  // expert parallelism reproduces the single process exactly
             EXPECT_EQ(0, std::memcmp(got.data(), ref.data(), ref.size() * 4));
         }
-        const auto g = run_ranks(np, {"-q", "run", "-m", model, "--tokens", tokens, "-n", "16", "--temp", "0", "--ids", "-t", "1", p.flag});
+        const auto g = run_ranks(np, {"-q", "run", "-m", model, "--tokens", tokens, "-n", "16",
+                                      "--temp", "0", "--ids", "-t", "1", p.flag});
         ASSERT_EQ(g.status, 0) << g.err;
         EXPECT_EQ(g.out, greedy_one.out);
     }
@@ -104,7 +116,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, MpiMatchesSingleProcess,
                                            Parallel{"pangu-pro-moe", "hf", "--ep"},
                                            Parallel{"qwen2", "model-f32.gguf", "--tp"}),
                          [](const auto& p) {
-                             std::string s = p.param.fixture + (p.param.flag == "--ep" ? "_ep" : "_tp");
+                             std::string s =
+                                 p.param.fixture + (p.param.flag == "--ep" ? "_ep" : "_tp");
                              for (auto& ch : s)
                                  if (ch == '-') ch = '_';
                              return s;
@@ -114,12 +127,15 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, MpiMatchesSingleProcess,
 TEST(Mpi, ExpertParallelRanksHoldHalfTheExperts) {
     REQUIRE_MPI();
     const std::string model = (fixture_models_dir() / "qwen3moe" / "model-f32.gguf").string();
-    const auto r = run_ranks(2, {"run", "-m", model, "--tokens", "1,2,3,4,5,6,7,8", "-n", "8", "-t", "1", "--ep"});
+    const auto r = run_ranks(
+        2, {"run", "-m", model, "--tokens", "1,2,3,4,5,6,7,8", "-n", "8", "-t", "1", "--ep"});
     ASSERT_EQ(r.status, 0) << r.err;
-    const std::regex line(R"(rank (\d): .*expert weights held ([0-9.]+) of ([0-9.]+) MB \(resident ([0-9.]+) MB\))");
+    const std::regex line(
+        R"(rank (\d): .*expert weights held ([0-9.]+) of ([0-9.]+) MB \(resident ([0-9.]+) MB\))");
     int ranks = 0;
     for (std::sregex_iterator it(r.err.begin(), r.err.end(), line), end; it != end; ++it) {
-        const double held = std::stod((*it)[2]), total = std::stod((*it)[3]), resident = std::stod((*it)[4]);
+        const double held = std::stod((*it)[2]), total = std::stod((*it)[3]),
+                     resident = std::stod((*it)[4]);
         EXPECT_NEAR(held, total / 2, 0.01 * total);
         EXPECT_LE(resident, 0.6 * total) << (*it)[0];
         ++ranks;
@@ -129,26 +145,31 @@ TEST(Mpi, ExpertParallelRanksHoldHalfTheExperts) {
 
 TEST(MpiBadInput, RankCountsThatDoNotDivide) {
     REQUIRE_MPI();
-    auto r = run_ranks(3, {"logits", "-m", (fixture_models_dir() / "qwen3moe" / "model-f32.gguf").string(), "--tokens",
-                           "1,2", "-o", "/dev/null", "-t", "1", "--ep"});
+    auto r = run_ranks(
+        3, {"logits", "-m", (fixture_models_dir() / "qwen3moe" / "model-f32.gguf").string(),
+            "--tokens", "1,2", "-o", "/dev/null", "-t", "1", "--ep"});
     EXPECT_NE(r.status, 0);
-    EXPECT_NE(r.err.find("16 experts cannot be split evenly over 3 ranks"), std::string::npos) << r.err;
-    r = run_ranks(4, {"logits", "-m", (fixture_models_dir() / "pangu-pro-moe" / "hf").string(), "--tokens", "1,2", "-o",
-                      "/dev/null", "-t", "1", "--ep"});
+    EXPECT_NE(r.err.find("16 experts cannot be split evenly over 3 ranks"), std::string::npos)
+        << r.err;
+    r = run_ranks(4, {"logits", "-m", (fixture_models_dir() / "pangu-pro-moe" / "hf").string(),
+                      "--tokens", "1,2", "-o", "/dev/null", "-t", "1", "--ep"});
     EXPECT_EQ(r.status, 0) << r.err;  // 8 groups over 4 ranks: two whole groups each
-    r = run_ranks(3, {"logits", "-m", (fixture_models_dir() / "qwen2" / "model-f32.gguf").string(), "--tokens", "1,2",
-                      "-o", "/dev/null", "-t", "1", "--tp"});
+    r = run_ranks(3, {"logits", "-m", (fixture_models_dir() / "qwen2" / "model-f32.gguf").string(),
+                      "--tokens", "1,2", "-o", "/dev/null", "-t", "1", "--tp"});
     EXPECT_NE(r.status, 0);
-    EXPECT_NE(r.err.find("3 ranks cannot split 8 attention heads and 2 key/value heads"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("3 ranks cannot split 8 attention heads and 2 key/value heads"),
+              std::string::npos)
+        << r.err;
 }
 
 // A rank killed mid-run ends the job with an error instead of leaving the others waiting.
 TEST(MpiBadInput, RankDyingMidRunEndsTheJob) {
     REQUIRE_MPI();
-    const std::string model = (shared_dir() / "models" / "kjv-demo" / "kjv-demo-q8_0.gguf").string();
+    const std::string model =
+        (shared_dir() / "models" / "kjv-demo" / "kjv-demo-q8_0.gguf").string();
     auto args = mpi_args(2);
-    for (const char* a : {"run", "-m", model.c_str(), "--tokens", "1", "-n", "1000", "--ignore-eos", "-c", "1024", "-t",
-                          "1", "--tp"})
+    for (const char* a : {"run", "-m", model.c_str(), "--tokens", "1", "-n", "1000", "--ignore-eos",
+                          "-c", "1024", "-t", "1", "--tp"})
         args.push_back(a);
     int err_pipe[2];
     ASSERT_EQ(pipe(err_pipe), 0);
@@ -181,7 +202,8 @@ TEST(MpiBadInput, RankDyingMidRunEndsTheJob) {
             // pid (comm) state ppid ...
             const auto close_paren = stat.rfind(')');
             int ppid = 0;
-            if (stat.find("(pangolin)") == std::string::npos || close_paren == std::string::npos) continue;
+            if (stat.find("(pangolin)") == std::string::npos || close_paren == std::string::npos)
+                continue;
             std::sscanf(stat.c_str() + close_paren + 2, "%*c %d", &ppid);
             if (ppid == pid && std::stoi(name) != pid) victim = std::stoi(name);
         }
@@ -206,5 +228,7 @@ TEST(MpiBadInput, RankDyingMidRunEndsTheJob) {
     while ((k = read(err_pipe[0], buf, sizeof buf)) > 0) err.append(buf, size_t(k));
     close(err_pipe[0]);
     EXPECT_TRUE(!WIFEXITED(status) || WEXITSTATUS(status) != 0) << err;
-    EXPECT_TRUE(err.find("exited on signal") != std::string::npos || err.find("error") != std::string::npos) << err;
+    EXPECT_TRUE(err.find("exited on signal") != std::string::npos ||
+                err.find("error") != std::string::npos)
+        << err;
 }

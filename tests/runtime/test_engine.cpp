@@ -23,8 +23,8 @@ struct Outcome {
     bool done = false;
 };
 
-std::shared_ptr<GenerationRequest> make_request(const std::vector<int32_t>& prompt, uint64_t seed, Outcome& out,
-                                                int64_t max_tokens = 12) {
+std::shared_ptr<GenerationRequest> make_request(const std::vector<int32_t>& prompt, uint64_t seed,
+                                                Outcome& out, int64_t max_tokens = 12) {
     auto r = std::make_shared<GenerationRequest>();
     r->prompt = prompt;
     r->sampling = {0.9f, 20, 0.95f, 0.02f, seed};
@@ -59,7 +59,8 @@ std::unique_ptr<Model> fixture_model(const std::string& name, int threads = 2) {
 void expect_same(const Outcome& a, const Outcome& b, const std::string& what) {
     EXPECT_EQ(a.tokens, b.tokens) << what;
     ASSERT_EQ(a.logprobs.size(), b.logprobs.size()) << what;
-    EXPECT_EQ(0, std::memcmp(a.logprobs.data(), b.logprobs.data(), a.logprobs.size() * 4)) << what << ": logprobs differ";
+    EXPECT_EQ(0, std::memcmp(a.logprobs.data(), b.logprobs.data(), a.logprobs.size() * 4))
+        << what << ": logprobs differ";
     EXPECT_EQ(a.top, b.top) << what;
 }
 
@@ -67,7 +68,8 @@ void expect_same(const Outcome& a, const Outcome& b, const std::string& what) {
 
 TEST(Engine, SixteenConcurrentRequestsMatchEachAlone) {
     PANGOLIN_REQUIRE_SHARED();
-    for (const std::string name : {"qwen2/model-q4_k_m.gguf", "qwen3moe/model-mxfp4_moe.gguf", "deepseek-v3/model-f32.gguf"}) {
+    for (const std::string name : {"qwen2/model-q4_k_m.gguf", "qwen3moe/model-mxfp4_moe.gguf",
+                                   "deepseek-v3/model-f32.gguf"}) {
         auto model = fixture_model(name);
         EngineOptions opt;
         opt.n_ctx = 2048;
@@ -76,7 +78,9 @@ TEST(Engine, SixteenConcurrentRequestsMatchEachAlone) {
         std::vector<Outcome> together(16), alone(16);
         {
             Engine engine(*model, opt);
-            for (int i = 0; i < 16; ++i) ASSERT_NE(engine.submit(make_request(prompt_for(i), 1000 + i, together[size_t(i)])), 0u);
+            for (int i = 0; i < 16; ++i)
+                ASSERT_NE(engine.submit(make_request(prompt_for(i), 1000 + i, together[size_t(i)])),
+                          0u);
             engine.run_until_idle();
         }
         for (int i = 0; i < 16; ++i) {
@@ -90,7 +94,8 @@ TEST(Engine, SixteenConcurrentRequestsMatchEachAlone) {
         for (int i = 0; i < 16; ++i) {
             ASSERT_TRUE(together[size_t(i)].done && alone[size_t(i)].done);
             EXPECT_EQ(together[size_t(i)].tokens.size(), 12u);
-            expect_same(together[size_t(i)], alone[size_t(i)], name + " request " + std::to_string(i));
+            expect_same(together[size_t(i)], alone[size_t(i)],
+                        name + " request " + std::to_string(i));
         }
     }
 }
@@ -196,7 +201,8 @@ TEST(EngineBadInput, RequestsThatCanNeverRun) {
         engine.submit(make_request(std::vector<int32_t>(60, 5), 1, o, 10));
         FAIL() << "accepted a request longer than the context";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("(60 tokens) plus max_tokens (10) is 70 tokens, more than the context of 64"),
+        EXPECT_NE(std::string(e.what()).find(
+                      "(60 tokens) plus max_tokens (10) is 70 tokens, more than the context of 64"),
                   std::string::npos)
             << e.what();
     }
@@ -220,7 +226,8 @@ TEST(Engine, QueuedRequestsRunWhenSlotsFree) {
     Engine engine(*model, opt);
     std::vector<Outcome> out(5);
     std::vector<uint64_t> ids;
-    for (int i = 0; i < 5; ++i) ids.push_back(engine.submit(make_request(prompt_for(i), uint64_t(i), out[size_t(i)], 6)));
+    for (int i = 0; i < 5; ++i)
+        ids.push_back(engine.submit(make_request(prompt_for(i), uint64_t(i), out[size_t(i)], 6)));
     engine.cancel(ids[1]);
     engine.run_until_idle();
     for (int i = 0; i < 5; ++i) EXPECT_TRUE(out[size_t(i)].done) << i;

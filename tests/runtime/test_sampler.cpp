@@ -52,7 +52,8 @@ TEST(Sampler, TemperatureSharpens) {
     std::vector<float> l = {1.0f, 0.0f};
     Sampler cold({0.1f, 0, 1.0f, 0.0f, 3}), hot({10.0f, 0, 1.0f, 0.0f, 3});
     int cold_zero = 0, hot_zero = 0;
-    for (int i = 0; i < 1000; ++i) cold_zero += cold.sample(l.data(), 2) == 0, hot_zero += hot.sample(l.data(), 2) == 0;
+    for (int i = 0; i < 1000; ++i)
+        cold_zero += cold.sample(l.data(), 2) == 0, hot_zero += hot.sample(l.data(), 2) == 0;
     EXPECT_GT(cold_zero, 990);
     EXPECT_LT(hot_zero, 650);
 }

@@ -13,7 +13,8 @@ using namespace pangolin::test;
 namespace {
 
 std::unique_ptr<Tokenizer> qwen2_vocab() {
-    return load_tokenizer((shared_dir() / "fixtures" / "e2e" / "tiny-r1-distill-qwen2-q8_0.gguf").string());
+    return load_tokenizer(
+        (shared_dir() / "fixtures" / "e2e" / "tiny-r1-distill-qwen2-q8_0.gguf").string());
 }
 
 // Feeds the tokens of `text` one at a time; returns the concatenated deltas.
@@ -35,11 +36,14 @@ TEST(ServerOutput, ToolCallsInTheQwenFormatAreParsed) {
     PANGOLIN_REQUIRE_SHARED();
     const auto tok = qwen2_vocab();
     OutputOptions o;
-    o.chat_template = read_file(shared_dir() / "fixtures" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja");
-    o.tools = ojson::parse(R"([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}])");
+    o.chat_template =
+        read_file(shared_dir() / "fixtures" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja");
+    o.tools = ojson::parse(
+        R"([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}])");
     OutputProcessor out(*tok, o);
     const auto d = run(out, *tok,
-                       "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>");
+                       "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                       "{\"city\": \"Paris\"}}\n</tool_call>");
     EXPECT_EQ(d.content, "Let me check.\n");
     ASSERT_EQ(d.tool_calls.size(), 1u);
     EXPECT_EQ(d.tool_calls[0]["function"]["name"], "get_weather");
@@ -50,7 +54,8 @@ TEST(ServerOutput, ToolCallsInTheQwenFormatAreParsed) {
     // with tool_choice "none" the same text is plain content
     o.tool_choice.mode = ToolChoice::Mode::None;
     OutputProcessor plain(*tok, o);
-    const auto p = run(plain, *tok, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>");
+    const auto p = run(plain, *tok,
+                       "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>");
     EXPECT_TRUE(p.tool_calls.empty());
     EXPECT_NE(p.content.find("get_weather"), std::string::npos);
 }
@@ -90,7 +95,8 @@ TEST(ServerOutput, JsonConstraintMasksLogits) {
     ASSERT_TRUE(proc && accept);
     std::vector<float> logits(tok->n_vocab(), 0.0f);
     proc(logits.data(), int64_t(logits.size()));
-    const int32_t brace = tok->encode("{", false, false)[0], letter = tok->encode("a", false, false)[0];
+    const int32_t brace = tok->encode("{", false, false)[0],
+                  letter = tok->encode("a", false, false)[0];
     EXPECT_EQ(logits[size_t(brace)], 0.0f);
     EXPECT_TRUE(std::isinf(logits[size_t(letter)]));
     OutputOptions bad;

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -21,9 +21,13 @@ fs::path shared_dir() {
     return fs::path(PANGOLIN_SHARED_DIR);
 }
 
-bool shared_available() { return fs::exists(shared_dir() / "fixtures" / "README.md"); }
+bool shared_available() {
+    return fs::exists(shared_dir() / "fixtures" / "README.md");
+}
 
-fs::path fixture_models_dir() { return shared_dir() / "fixtures" / "models"; }
+fs::path fixture_models_dir() {
+    return shared_dir() / "fixtures" / "models";
+}
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -33,7 +37,9 @@ std::string read_file(const fs::path& p) {
     return ss.str();
 }
 
-nlohmann::json read_json(const fs::path& p) { return nlohmann::json::parse(read_file(p)); }
+nlohmann::json read_json(const fs::path& p) {
+    return nlohmann::json::parse(read_file(p));
+}
 
 std::vector<float> read_f32(const fs::path& p) {
     const std::string bytes = read_file(p);
@@ -56,7 +62,9 @@ double max_rel_l2(const float* a, const float* b, int64_t n_rows, int64_t n_cols
     return worst;
 }
 
-std::string pangolin_binary() { return PANGOLIN_BINARY; }
+std::string pangolin_binary() {
+    return PANGOLIN_BINARY;
+}
 
 CommandResult run_command(const std::vector<std::string>& args, const std::string& stdin_data) {
     int in_pipe[2], out_pipe[2], err_pipe[2];
@@ -66,7 +74,8 @@ CommandResult run_command(const std::vector<std::string>& args, const std::strin
         dup2(in_pipe[0], 0);
         dup2(out_pipe[1], 1);
         dup2(err_pipe[1], 2);
-        for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+        for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+            close(fd);
         std::vector<char*> argv;
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
@@ -106,7 +115,8 @@ CommandResult run_command(const std::vector<std::string>& args, const std::strin
 
 TempDir::TempDir() {
     std::random_device rd;
-    path_ = fs::temp_directory_path() / ("pangolin-test-" + std::to_string(rd()) + std::to_string(getpid()));
+    path_ = fs::temp_directory_path() /
+            ("pangolin-test-" + std::to_string(rd()) + std::to_string(getpid()));
     fs::create_directories(path_);
 }
 

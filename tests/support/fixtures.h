@@ -20,8 +20,9 @@ bool shared_available();
 #define PANGOLIN_REQUIRE_SHARED()                                                              \
     do {                                                                                       \
         if (!::pangolin::test::shared_available()) {                                           \
-            if (std::getenv("CI")) FAIL() << "../shared is missing under CI: " << ::pangolin::test::shared_dir(); \
-            GTEST_SKIP() << "../shared is not present at " << ::pangolin::test::shared_dir()    \
+            if (std::getenv("CI"))                                                             \
+                FAIL() << "../shared is missing under CI: " << ::pangolin::test::shared_dir(); \
+            GTEST_SKIP() << "../shared is not present at " << ::pangolin::test::shared_dir()   \
                          << "; fixture tests skipped";                                         \
         }                                                                                      \
     } while (0)
@@ -44,13 +45,13 @@ CommandResult run_command(const std::vector<std::string>& args, const std::strin
 
 // A fresh temporary directory removed at destruction.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

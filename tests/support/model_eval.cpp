@@ -37,7 +37,8 @@ void check_fixture_case(const nlohmann::json& c, const std::filesystem::path& di
     const EvalResult r = evaluate_model(model_path, prompt, int(greedy.size()));
     ASSERT_EQ(r.n_vocab, c["n_vocab"].get<int64_t>());
     const int64_t n = int64_t(prompt.size());
-    const bool quantized = c.contains("exact_logits") && c["model"].get<std::string>().find("f32") == std::string::npos;
+    const bool quantized = c.contains("exact_logits") &&
+                           c["model"].get<std::string>().find("f32") == std::string::npos;
     if (quantized) {
         const auto exact = read_f32(dir / c["exact_logits"].get<std::string>());
         ASSERT_EQ(exact.size(), size_t(n * r.n_vocab));
@@ -58,7 +59,8 @@ void check_fixture_case(const nlohmann::json& c, const std::filesystem::path& di
 // `recode` may rewrite a kept tensor (its header entry and bytes).
 std::filesystem::path edited_hf_copy(const TempDir& dir, const std::string& fixture,
                                      const std::function<void(nlohmann::json&)>& edit,
-                                     const std::function<bool(const std::string&)>& drop, const Recode& recode) {
+                                     const std::function<bool(const std::string&)>& drop,
+                                     const Recode& recode) {
     namespace fs = std::filesystem;
     const fs::path src = fixture_models_dir() / fixture / "hf", dst = dir / fixture;
     fs::create_directories(dst);
@@ -92,7 +94,6 @@ std::filesystem::path edited_hf_copy(const TempDir& dir, const std::string& fixt
     f << h << data;
     return dst;
 }
-
 
 std::string load_error(const std::filesystem::path& p) {
     try {

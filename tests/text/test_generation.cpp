@@ -18,7 +18,8 @@ namespace {
 
 std::string from_hex(const std::string& hex) {
     std::string out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += char(std::stoi(hex.substr(i, 2), nullptr, 16));
     return out;
 }
 
@@ -62,8 +63,9 @@ TEST(KjvText, HfFolderGreedyTextIsExact) {
     int checked = 0;
     for (const auto& c : expected["cases"]) {
         if (c["model"] != "hf") continue;
-        const auto r = run_command({pangolin_binary(), "-q", "run", "-m", (dir / "hf").string(), "-p", c["text"], "-n",
-                                    std::to_string(c["greedy"].size()), "--temp", "0", "--no-display-prompt", "-t", "2"});
+        const auto r = run_command({pangolin_binary(), "-q", "run", "-m", (dir / "hf").string(),
+                                    "-p", c["text"], "-n", std::to_string(c["greedy"].size()),
+                                    "--temp", "0", "--no-display-prompt", "-t", "2"});
         ASSERT_EQ(r.status, 0) << r.err;
         EXPECT_EQ(r.out, c["greedy_text"].get<std::string>() + "\n");
         ++checked;
@@ -75,8 +77,8 @@ TEST(KjvText, RunDisplaysPromptThenContinuation) {
     PANGOLIN_REQUIRE_SHARED();
     const auto dir = shared_dir() / "models" / "kjv-demo";
     const auto c = read_json(dir / "expected.json")["cases"][0];
-    const auto r = run_command({pangolin_binary(), "-q", "run", "-m", (dir / "hf").string(), "-p", c["text"], "-n",
-                                "8", "--temp", "0"});
+    const auto r = run_command({pangolin_binary(), "-q", "run", "-m", (dir / "hf").string(), "-p",
+                                c["text"], "-n", "8", "--temp", "0"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out.rfind(c["text"].get<std::string>(), 0), 0u) << r.out;
 }
@@ -91,7 +93,8 @@ TEST(KjvText, PerplexityMatchesTheFloat64Reference) {
                                 std::to_string(ref["chunks"].get<int>()), "-t", "2"});
     ASSERT_EQ(r.status, 0) << r.err;
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(PPL = ([0-9.]+) \+/- ([0-9.]+))"))) << r.out;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(PPL = ([0-9.]+) \+/- ([0-9.]+))")))
+        << r.out;
     const double ppl = std::stod(m[1]);
     EXPECT_NEAR(ppl, ref["f32_ppl"].get<double>(), 0.001 * ref["f32_ppl"].get<double>());
     EXPECT_GT(std::stod(m[2]), 0.0);
@@ -100,10 +103,12 @@ TEST(KjvText, PerplexityMatchesTheFloat64Reference) {
 TEST(RunBadInput, PromptAndContext) {
     PANGOLIN_REQUIRE_SHARED();
     const auto model = (shared_dir() / "models" / "kjv-demo" / "kjv-demo-q8_0.gguf").string();
-    auto r = run_command({pangolin_binary(), "run", "-m", model, "-p", "In the beginning", "-n", "10", "-c", "8"});
+    auto r = run_command(
+        {pangolin_binary(), "run", "-m", model, "-p", "In the beginning", "-n", "10", "-c", "8"});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("exceed the context size 8"), std::string::npos) << r.err;
-    r = run_command({pangolin_binary(), "run", "-m", model, "-p", std::string("bad \xff utf8"), "-n", "2"});
+    r = run_command(
+        {pangolin_binary(), "run", "-m", model, "-p", std::string("bad \xff utf8"), "-n", "2"});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("UTF-8"), std::string::npos) << r.err;
     r = run_command({pangolin_binary(), "run", "-m", model, "-n", "2"});
@@ -117,17 +122,21 @@ TEST(RunBadInput, PromptAndContext) {
 // Two turns of `pangolin chat` on stdin: the second turn re-evaluates only what is new.
 TEST(Chat, KeepsTheConversationInTheKvCache) {
     PANGOLIN_REQUIRE_SHARED();
-    const auto model = (shared_dir() / "fixtures" / "e2e" / "tiny-r1-distill-qwen2-q8_0.gguf").string();
-    const auto r = run_command({pangolin_binary(), "-v", "chat", "-m", model, "-n", "4", "--temp", "0"},
-                               "Hello there\nWhat is 2+2?\n/exit\n");
+    const auto model =
+        (shared_dir() / "fixtures" / "e2e" / "tiny-r1-distill-qwen2-q8_0.gguf").string();
+    const auto r =
+        run_command({pangolin_binary(), "-v", "chat", "-m", model, "-n", "4", "--temp", "0"},
+                    "Hello there\nWhat is 2+2?\n/exit\n");
     ASSERT_EQ(r.status, 0) << r.err;
     std::smatch m;
     const std::regex turn(R"(reusing (\d+) cached tokens, evaluating (\d+))");
     std::vector<std::pair<int, int>> turns;
-    for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), turn); it != std::sregex_iterator(); ++it)
+    for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), turn);
+         it != std::sregex_iterator(); ++it)
         turns.emplace_back(std::stoi((*it)[1]), std::stoi((*it)[2]));
     ASSERT_EQ(turns.size(), 2u) << r.err;
     EXPECT_EQ(turns[0].first, 0);
-    EXPECT_GT(turns[1].first, turns[0].second / 2) << "the second turn should reuse the first turn's prompt";
+    EXPECT_GT(turns[1].first, turns[0].second / 2)
+        << "the second turn should reuse the first turn's prompt";
     EXPECT_LT(turns[1].second, turns[1].first + turns[1].second);
 }

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
         for (const auto& c : expected["cases"]) {
             if (c["model"] != case_name) continue;
             std::string ids;
-            for (const auto& t : c["prompt"]) ids += (ids.empty() ? "" : ",") + std::to_string(t.get<int>());
+            for (const auto& t : c["prompt"])
+                ids += (ids.empty() ? "" : ",") + std::to_string(t.get<int>());
             std::printf("%s\n", ids.c_str());
             return 0;
         }

@@ -14,15 +14,15 @@
 namespace pangolin {
 
 struct AttnJob {
-    int64_t n_q = 0;                    // query rows
-    const float* const* q = nullptr;    // [n_q] rows of dk values
-    float* const* out = nullptr;        // [n_q] rows of dv values
-    const int32_t* n_vis = nullptr;     // [n_q] positions each row attends to (≤ n_pos);
-                                        // rows with equal n_vis that should share loads
-                                        // are adjacent (a token's heads)
+    int64_t n_q = 0;                  // query rows
+    const float* const* q = nullptr;  // [n_q] rows of dk values
+    float* const* out = nullptr;      // [n_q] rows of dv values
+    const int32_t* n_vis = nullptr;   // [n_q] positions each row attends to (≤ n_pos);
+                                      // rows with equal n_vis that should share loads
+                                      // are adjacent (a token's heads)
     int64_t n_pos = 0;
-    const float* const* k = nullptr;    // [n_pos] key rows (dk)
-    const float* const* v = nullptr;    // [n_pos] value rows (dv)
+    const float* const* k = nullptr;  // [n_pos] key rows (dk)
+    const float* const* v = nullptr;  // [n_pos] value rows (dv)
     int64_t dk = 0, dv = 0;
     float scale = 1.0f;
 };

@@ -31,7 +31,8 @@ const CpuFeatures& cpu_features() {
 bool simd_level_supported(SimdLevel level) {
     const auto& f = cpu_features();
     switch (level) {
-        case SimdLevel::Scalar: return true;
+        case SimdLevel::Scalar:
+            return true;
         case SimdLevel::Avx2:
 #if defined(PANGOLIN_HAVE_AVX2)
             return f.avx2 && f.fma && f.f16c;
@@ -53,8 +54,10 @@ SimdLevel simd_level() {
     static const SimdLevel level = [] {
         SimdLevel cap = SimdLevel::Avx512;
         if (const char* env = std::getenv("PANGOLIN_SIMD")) {
-            if (std::strcmp(env, "scalar") == 0) cap = SimdLevel::Scalar;
-            else if (std::strcmp(env, "avx2") == 0) cap = SimdLevel::Avx2;
+            if (std::strcmp(env, "scalar") == 0)
+                cap = SimdLevel::Scalar;
+            else if (std::strcmp(env, "avx2") == 0)
+                cap = SimdLevel::Avx2;
         }
         for (SimdLevel l : {SimdLevel::Avx512, SimdLevel::Avx2})
             if (l <= cap && simd_level_supported(l)) return l;
@@ -65,9 +68,12 @@ SimdLevel simd_level() {
 
 const char* simd_level_name(SimdLevel level) {
     switch (level) {
-        case SimdLevel::Avx2: return "AVX2+FMA+F16C";
-        case SimdLevel::Avx512: return "AVX-512+VNNI";
-        default: return "scalar";
+        case SimdLevel::Avx2:
+            return "AVX2+FMA+F16C";
+        case SimdLevel::Avx512:
+            return "AVX-512+VNNI";
+        default:
+            return "scalar";
     }
 }
 

@@ -69,14 +69,14 @@ namespace avx2 {
 GemmKernel gemm_kernel(DType type);
 double peak_burst(bool int8, int64_t iters);
 void silu_mul_row(const float* gate, const float* up, int64_t n, float* out);
-}
+}  // namespace avx2
 #endif
 #if defined(PANGOLIN_HAVE_AVX512)
 namespace avx512 {
 GemmKernel gemm_kernel(DType type);
 double peak_burst(bool int8, int64_t iters);
 void silu_mul_row(const float* gate, const float* up, int64_t n, float* out);
-}
+}  // namespace avx512
 #endif
 
 }  // namespace pangolin

@@ -73,7 +73,8 @@ void decode32(DType type, const uint8_t* row, int64_t b, int8_t* q, float* d) {
             }
             return;
         }
-        default: return;
+        default:
+            return;
     }
 }
 
@@ -160,14 +161,18 @@ void gemm_int(const uint8_t* w, int64_t w_stride, int64_t k, int64_t r0, int64_t
     const GemmKernel kern = gemm_kernel(T);
     for (int64_t t = 0; t < n; ++t) {
         const uint8_t* a = act + t * act_stride;
-        const ActRow x{reinterpret_cast<const int8_t*>(a), reinterpret_cast<const float*>(a + kern.act.d_offset(k)),
+        const ActRow x{reinterpret_cast<const int8_t*>(a),
+                       reinterpret_cast<const float*>(a + kern.act.d_offset(k)),
                        reinterpret_cast<const int16_t*>(a + kern.act.sum_offset(k))};
         for (int64_t r = r0; r < r1; ++r) {
             const uint8_t* row = w + r * w_stride;
             float v;
-            if constexpr (T == DType::Q4_K) v = dot_q4_k(row, x, k);
-            else if constexpr (T == DType::Q6_K) v = dot_q6_k(row, x, k);
-            else v = dot32(T, row, x, k);
+            if constexpr (T == DType::Q4_K)
+                v = dot_q4_k(row, x, k);
+            else if constexpr (T == DType::Q6_K)
+                v = dot_q6_k(row, x, k);
+            else
+                v = dot32(T, row, x, k);
             y[t * ldy + r] = v;
         }
     }
@@ -180,7 +185,8 @@ void gemm_float(const uint8_t* w, int64_t w_stride, int64_t k, int64_t r0, int64
     for (int64_t r = r0; r < r1; ++r) {
         dequantize_row_ref(T, w + r * w_stride, row.data(), k);
         for (int64_t t = 0; t < n; ++t)
-            y[t * ldy + r] = dot_f32_ref(row.data(), reinterpret_cast<const float*>(act + t * act_stride), k);
+            y[t * ldy + r] =
+                dot_f32_ref(row.data(), reinterpret_cast<const float*>(act + t * act_stride), k);
     }
 }
 
@@ -194,16 +200,35 @@ void quantize_signed(const float* x, int64_t k, uint8_t* out) {
 GemmKernel gemm_kernel(DType type) {
     GemmKernel g;
     switch (type) {
-        case DType::F32: g.gemm = &gemm_float<DType::F32>; return g;
-        case DType::F16: g.gemm = &gemm_float<DType::F16>; return g;
-        case DType::BF16: g.gemm = &gemm_float<DType::BF16>; return g;
-        case DType::Q8_0: g.gemm = &gemm_int<DType::Q8_0>; break;
-        case DType::Q4_0: g.gemm = &gemm_int<DType::Q4_0>; break;
-        case DType::Q5_0: g.gemm = &gemm_int<DType::Q5_0>; break;
-        case DType::MXFP4: g.gemm = &gemm_int<DType::MXFP4>; break;
-        case DType::Q4_K: g.gemm = &gemm_int<DType::Q4_K>; break;
-        case DType::Q6_K: g.gemm = &gemm_int<DType::Q6_K>; break;
-        default: return g;
+        case DType::F32:
+            g.gemm = &gemm_float<DType::F32>;
+            return g;
+        case DType::F16:
+            g.gemm = &gemm_float<DType::F16>;
+            return g;
+        case DType::BF16:
+            g.gemm = &gemm_float<DType::BF16>;
+            return g;
+        case DType::Q8_0:
+            g.gemm = &gemm_int<DType::Q8_0>;
+            break;
+        case DType::Q4_0:
+            g.gemm = &gemm_int<DType::Q4_0>;
+            break;
+        case DType::Q5_0:
+            g.gemm = &gemm_int<DType::Q5_0>;
+            break;
+        case DType::MXFP4:
+            g.gemm = &gemm_int<DType::MXFP4>;
+            break;
+        case DType::Q4_K:
+            g.gemm = &gemm_int<DType::Q4_K>;
+            break;
+        case DType::Q6_K:
+            g.gemm = &gemm_int<DType::Q6_K>;
+            break;
+        default:
+            return g;
     }
     const bool k_quant = type == DType::Q4_K || type == DType::Q6_K;
     g.act = ActFormat{k_quant ? k_qk_elems : 32};

@@ -56,11 +56,22 @@ DotF32Fn dot_f32_fn(SimdLevel level) {
 Weight make_weight(const TensorView& w, SimdLevel level) {
     require(w.rank() >= 1, "tensor ", w.name, " has no dimensions");
     switch (w.type) {
-        case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
-        case DType::Q5_0: case DType::Q5_K: case DType::Q4_K: case DType::Q6_K: case DType::MXFP4: break;
+        case DType::F32:
+        case DType::F16:
+        case DType::BF16:
+        case DType::Q8_0:
+        case DType::Q4_0:
+        case DType::Q5_0:
+        case DType::Q5_K:
+        case DType::Q4_K:
+        case DType::Q6_K:
+        case DType::MXFP4:
+            break;
         case DType::F8_E4M3:
             fail("tensor ", w.name, " is FP8 (F8_E4M3) but has no block scale (weight_scale_inv)");
-        default: fail("tensor ", w.name, " has type ", dtype_name(w.type), ", which cannot be used as a weight matrix");
+        default:
+            fail("tensor ", w.name, " has type ", dtype_name(w.type),
+                 ", which cannot be used as a weight matrix");
     }
     Weight out;
     out.w = w;
@@ -70,7 +81,8 @@ Weight make_weight(const TensorView& w, SimdLevel level) {
     return out;
 }
 
-Weight make_weight_fp8(const TensorView& w, const TensorView& scale, int64_t block, SimdLevel level) {
+Weight make_weight_fp8(const TensorView& w, const TensorView& scale, int64_t block,
+                       SimdLevel level) {
     require(w.type == DType::F8_E4M3, "tensor ", w.name, " has a block scale but is ",
             dtype_name(w.type), ", not F8_E4M3");
     require(scale.type == DType::F32 || scale.type == DType::E8M0, "scale tensor ", scale.name,
@@ -79,7 +91,8 @@ Weight make_weight_fp8(const TensorView& w, const TensorView& scale, int64_t blo
     const int64_t want_r = (w.rows() + block - 1) / block, want_c = (w.cols() + block - 1) / block;
     require(scale.rank() == 2 && scale.dim(0) == want_r && scale.dim(1) == want_c, "scale tensor ",
             scale.name, " has shape ", scale.shape_str(), " but weight ", w.name, " ",
-            w.shape_str(), " with ", block, "×", block, " blocks needs [", want_r, ", ", want_c, "]");
+            w.shape_str(), " with ", block, "×", block, " blocks needs [", want_r, ", ", want_c,
+            "]");
     Weight out;
     out.w = w;
     out.scale = scale;
@@ -125,8 +138,8 @@ void matmul_rows_f32(const Weight& w, const float* x, int64_t x_stride, int64_t 
 
 // The activation rows a weight's kernel reads: x itself (float kernels) or x quantized into
 // `buf` (split over the pool's threads for larger batches).
-const uint8_t* prepare_act(const Weight& w, const float* x, int64_t x_stride, int64_t n, ActBuffer& buf,
-                           int64_t* act_stride, ThreadPool* pool) {
+const uint8_t* prepare_act(const Weight& w, const float* x, int64_t x_stride, int64_t n,
+                           ActBuffer& buf, int64_t* act_stride, ThreadPool* pool) {
     const GemmKernel& k = w.kernel;
     const int64_t cols = w.cols();
     if (!k.quantize) {
@@ -138,8 +151,10 @@ const uint8_t* prepare_act(const Weight& w, const float* x, int64_t x_stride, in
     auto quantize = [&](int64_t b, int64_t e, int) {
         for (int64_t t = b; t < e; ++t) k.quantize(x + t * x_stride, cols, act + t * stride);
     };
-    if (pool && n >= 8) pool->parallel_for(n, quantize);
-    else quantize(0, n, 0);
+    if (pool && n >= 8)
+        pool->parallel_for(n, quantize);
+    else
+        quantize(0, n, 0);
     *act_stride = stride;
     return act;
 }
@@ -156,11 +171,13 @@ std::vector<MatmulJob>& fused_jobs() {
 
 void matmul_rows(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens, float* y,
                  int64_t ldy, int64_t row_begin, int64_t row_end) {
-    if (!w.kernel.gemm) return matmul_rows_f32(w, x, x_stride, n_tokens, y, ldy, row_begin, row_end);
+    if (!w.kernel.gemm)
+        return matmul_rows_f32(w, x, x_stride, n_tokens, y, ldy, row_begin, row_end);
     thread_local ActBuffer buf;
     int64_t stride = 0;
     const uint8_t* act = prepare_act(w, x, x_stride, n_tokens, buf, &stride, nullptr);
-    w.kernel.gemm(w.w.data, int64_t(w.w.stride_bytes()), w.cols(), row_begin, row_end, act, stride, n_tokens, y, ldy);
+    w.kernel.gemm(w.w.data, int64_t(w.w.stride_bytes()), w.cols(), row_begin, row_end, act, stride,
+                  n_tokens, y, ldy);
 }
 
 void matvec_rows(const Weight& w, int64_t row0, int64_t n_rows, const float* x, float* y) {
@@ -195,11 +212,12 @@ void matmul(const Weight& w, const float* x, int64_t x_stride, int64_t n_tokens,
     matmul_fused(&out, 1, x, x_stride, n_tokens, pool);
 }
 
-void matmul_fused(const MatmulOut* outs, int n_outs, const float* x, int64_t x_stride, int64_t n_tokens,
-                  ThreadPool& pool) {
+void matmul_fused(const MatmulOut* outs, int n_outs, const float* x, int64_t x_stride,
+                  int64_t n_tokens, ThreadPool& pool) {
     std::vector<MatmulJob>& jobs = fused_jobs();
     jobs.clear();
-    for (int i = 0; i < n_outs; ++i) jobs.push_back({outs[i].w, x, x_stride, n_tokens, outs[i].y, outs[i].ldy});
+    for (int i = 0; i < n_outs; ++i)
+        jobs.push_back({outs[i].w, x, x_stride, n_tokens, outs[i].y, outs[i].ldy});
     matmul_jobs(jobs.data(), int(jobs.size()), pool);
 }
 
@@ -227,29 +245,36 @@ void matmul_jobs(const MatmulJob* jobs, int n_jobs, ThreadPool& pool) {
         if (!w.kernel.gemm || p.rows == 0) continue;
         for (int j = 0; j < i && !p.act; ++j) {
             const MatmulJob& o = jobs[j];
-            if (o.x == job.x && o.x_stride == job.x_stride && o.n_tokens == job.n_tokens && o.w->kernel.gemm &&
-                o.w->kernel.quantize == w.kernel.quantize && o.w->cols() == w.cols()) {
+            if (o.x == job.x && o.x_stride == job.x_stride && o.n_tokens == job.n_tokens &&
+                o.w->kernel.gemm && o.w->kernel.quantize == w.kernel.quantize &&
+                o.w->cols() == w.cols()) {
                 p.act = parts[size_t(j)].act;
                 p.act_stride = parts[size_t(j)].act_stride;
             }
         }
-        if (!p.act) p.act = prepare_act(w, job.x, job.x_stride, job.n_tokens, bufs[size_t(i)], &p.act_stride, &pool);
+        if (!p.act)
+            p.act = prepare_act(w, job.x, job.x_stride, job.n_tokens, bufs[size_t(i)],
+                                &p.act_stride, &pool);
     }
     // rows of all products, in grains of 16 per product, split over the threads
-    pool.parallel_for(total_rows, [&](int64_t b, int64_t e, int) {
-        for (int i = 0; i < n_jobs; ++i) {
-            const Part& p = parts[size_t(i)];
-            const int64_t r0 = std::max<int64_t>(b - p.begin, 0), r1 = std::min<int64_t>(e - p.begin, p.rows);
-            if (r0 >= r1) continue;
-            const MatmulJob& job = jobs[i];
-            const Weight& w = *job.w;
-            if (w.kernel.gemm)
-                w.kernel.gemm(w.w.data, int64_t(w.w.stride_bytes()), w.cols(), r0, r1, p.act, p.act_stride,
-                              job.n_tokens, job.y, job.ldy);
-            else
-                matmul_rows_f32(w, job.x, job.x_stride, job.n_tokens, job.y, job.ldy, r0, r1);
-        }
-    }, k_row_grain);
+    pool.parallel_for(
+        total_rows,
+        [&](int64_t b, int64_t e, int) {
+            for (int i = 0; i < n_jobs; ++i) {
+                const Part& p = parts[size_t(i)];
+                const int64_t r0 = std::max<int64_t>(b - p.begin, 0),
+                              r1 = std::min<int64_t>(e - p.begin, p.rows);
+                if (r0 >= r1) continue;
+                const MatmulJob& job = jobs[i];
+                const Weight& w = *job.w;
+                if (w.kernel.gemm)
+                    w.kernel.gemm(w.w.data, int64_t(w.w.stride_bytes()), w.cols(), r0, r1, p.act,
+                                  p.act_stride, job.n_tokens, job.y, job.ldy);
+                else
+                    matmul_rows_f32(w, job.x, job.x_stride, job.n_tokens, job.y, job.ldy, r0, r1);
+            }
+        },
+        k_row_grain);
 }
 
 }  // namespace pangolin

@@ -21,13 +21,12 @@ using DequantRowFn = void (*)(const Weight& w, int64_t r, float* out);
 // Σ a[i]·b[i] for i < n.
 using DotF32Fn = float (*)(const float* a, const float* b, int64_t n);
 
-
 // A weight matrix as the kernels use it, built once at load: the stored tensor, for
 // block-scaled FP8 its scale grid, and the kernels chosen for this CPU: a row decoder and
 // dot product (embedding lookups, per-head products) and the tiled matrix kernel.
 struct Weight {
-    TensorView w;       // [rows, cols], any supported type
-    TensorView scale;   // FP8 only: [ceil(rows/bs), ceil(cols/bs)], F32 or E8M0
+    TensorView w;      // [rows, cols], any supported type
+    TensorView scale;  // FP8 only: [ceil(rows/bs), ceil(cols/bs)], F32 or E8M0
     int64_t scale_block = 0;
     DequantRowFn dequant = nullptr;
     DotF32Fn dot = nullptr;
@@ -58,8 +57,8 @@ struct MatmulOut {
 // Several products of the same input in one parallel pass (e.g. q, k and v; gate and up):
 // the input is quantized once per activation format and the rows of all weights are
 // split over the threads together. Results are those of separate matmul() calls.
-void matmul_fused(const MatmulOut* outs, int n_outs, const float* x, int64_t x_stride, int64_t n_tokens,
-                  ThreadPool& pool);
+void matmul_fused(const MatmulOut* outs, int n_outs, const float* x, int64_t x_stride,
+                  int64_t n_tokens, ThreadPool& pool);
 
 // One product of a batch of independent products: y = x · Wᵀ (n_tokens rows of x).
 struct MatmulJob {

@@ -18,7 +18,9 @@ inline __m256 cvt_i8x8(const int8_t* p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v)));
 }
 
-inline __m256 cvt_i8x8(__m128i v8) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v8)); }
+inline __m256 cvt_i8x8(__m128i v8) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v8));
+}
 
 // Stores 16 int8 values (in a __m128i) times d at out[0..15].
 inline void store_i8x16_scaled(__m128i q, __m256 d, float* out) {
@@ -35,7 +37,8 @@ void dequant_f16(const Weight& w, int64_t r, float* out) {
     const int64_t n = w.cols();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))));
+        _mm256_storeu_ps(out + i,
+                         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))));
     for (; i < n; ++i) out[i] = f16_to_f32(s[i]);
 }
 
@@ -44,7 +47,8 @@ void dequant_bf16(const Weight& w, int64_t r, float* out) {
     const int64_t n = w.cols();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
+        const __m256i v =
+            _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
         _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)));
     }
     for (; i < n; ++i) out[i] = bf16_to_f32(s[i]);
@@ -55,7 +59,8 @@ void dequant_q8_0(const Weight& w, int64_t r, float* out) {
     const int64_t nb = w.cols() / k_q8_0_elems;
     for (int64_t i = 0; i < nb; ++i, out += 32) {
         const __m256 d = _mm256_set1_ps(f16_to_f32(b[i].d));
-        for (int k = 0; k < 4; ++k) _mm256_storeu_ps(out + 8 * k, _mm256_mul_ps(cvt_i8x8(b[i].qs + 8 * k), d));
+        for (int k = 0; k < 4; ++k)
+            _mm256_storeu_ps(out + 8 * k, _mm256_mul_ps(cvt_i8x8(b[i].qs + 8 * k), d));
     }
 }
 
@@ -82,14 +87,17 @@ void dequant_q5_0(const Weight& w, int64_t r, float* out) {
         uint32_t qh;
         std::memcpy(&qh, b[i].qh, 4);
         // byte j = 0xFF where bit j of qh is set
-        __m256i bits = _mm256_shuffle_epi8(_mm256_set1_epi32(int(qh)),
-                                           _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
-                                                              0x0202020202020202, 0x0303030303030303));
-        bits = _mm256_cmpeq_epi8(_mm256_or_si256(bits, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)), _mm256_set1_epi64x(-1));
+        __m256i bits = _mm256_shuffle_epi8(
+            _mm256_set1_epi32(int(qh)), _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
+                                                           0x0202020202020202, 0x0303030303030303));
+        bits = _mm256_cmpeq_epi8(_mm256_or_si256(bits, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)),
+                                 _mm256_set1_epi64x(-1));
         const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].qs));
-        const __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), mask), _mm_and_si128(q, mask));
+        const __m256i nib =
+            _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), mask), _mm_and_si128(q, mask));
         // q5 - 16: the nibble, with 0xF0 (−16) where the fifth bit is clear
-        const __m256i v = _mm256_or_si256(nib, _mm256_andnot_si256(bits, _mm256_set1_epi8(char(0xF0))));
+        const __m256i v =
+            _mm256_or_si256(nib, _mm256_andnot_si256(bits, _mm256_set1_epi8(char(0xF0))));
         store_i8x16_scaled(_mm256_castsi256_si128(v), d, out);
         store_i8x16_scaled(_mm256_extracti128_si256(v, 1), d, out + 16);
     }
@@ -130,7 +138,8 @@ void dequant_q4_k(const Weight& w, int64_t r, float* out) {
             uint8_t sc1, m1, sc2, m2;
             q4_k_scale_min(2 * g, b[i].scales, &sc1, &m1);
             q4_k_scale_min(2 * g + 1, b[i].scales, &sc2, &m2);
-            const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * g));
+            const __m256i q =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * g));
             store_u8x32_affine(_mm256_and_si256(q, mask), _mm256_set1_ps(d * sc1),
                                _mm256_set1_ps(dmin * m1), out);
             store_u8x32_affine(_mm256_and_si256(_mm256_srli_epi16(q, 4), mask),
@@ -140,7 +149,9 @@ void dequant_q4_k(const Weight& w, int64_t r, float* out) {
 }
 
 // 16 signed 6-bit values (already minus 32, as int8 in v) × d·sc → out.
-inline void store_q6(__m128i v, float scale, float* out) { store_i8x16_scaled(v, _mm256_set1_ps(scale), out); }
+inline void store_q6(__m128i v, float scale, float* out) {
+    store_i8x16_scaled(v, _mm256_set1_ps(scale), out);
+}
 
 void dequant_q6_k(const Weight& w, int64_t r, float* out) {
     const auto* b = reinterpret_cast<const BlockQ6_K*>(w.w.row(r));
@@ -157,18 +168,29 @@ void dequant_q6_k(const Weight& w, int64_t r, float* out) {
             const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
             const __m256i q[4] = {
                 _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(l0, m4),
-                                                _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)), off),
-                _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(l1, m4),
-                                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4)), off),
-                _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4)), off),
-                _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4)), off),
+                                                _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)),
+                                off),
+                _mm256_sub_epi8(
+                    _mm256_or_si256(
+                        _mm256_and_si256(l1, m4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4)),
+                    off),
+                _mm256_sub_epi8(
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4)),
+                    off),
+                _mm256_sub_epi8(
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4)),
+                    off),
             };
             // q[k] holds values 32k + l for l = 0..31; l < 16 uses scale sc[2k], else sc[2k+1].
             for (int k = 0; k < 4; ++k) {
                 store_q6(_mm256_castsi256_si128(q[k]), d * float(sc[2 * k]), out + 32 * k);
-                store_q6(_mm256_extracti128_si256(q[k], 1), d * float(sc[2 * k + 1]), out + 32 * k + 16);
+                store_q6(_mm256_extracti128_si256(q[k], 1), d * float(sc[2 * k + 1]),
+                         out + 32 * k + 16);
             }
         }
     }
@@ -204,17 +226,28 @@ void dequant_fp8_block_scaled(const Weight& w, int64_t r, float* out) {
 
 DequantRowFn dequant_row_fn(DType type, bool fp8_block_scaled) {
     switch (type) {
-        case DType::F32: return &dequant_f32;
-        case DType::F16: return &dequant_f16;
-        case DType::BF16: return &dequant_bf16;
-        case DType::Q8_0: return &dequant_q8_0;
-        case DType::Q4_0: return &dequant_q4_0;
-        case DType::Q5_0: return &dequant_q5_0;
-        case DType::MXFP4: return &dequant_mxfp4;
-        case DType::Q4_K: return &dequant_q4_k;
-        case DType::Q6_K: return &dequant_q6_k;
-        case DType::F8_E4M3: return fp8_block_scaled ? &dequant_fp8_block_scaled : nullptr;
-        default: return nullptr;
+        case DType::F32:
+            return &dequant_f32;
+        case DType::F16:
+            return &dequant_f16;
+        case DType::BF16:
+            return &dequant_bf16;
+        case DType::Q8_0:
+            return &dequant_q8_0;
+        case DType::Q4_0:
+            return &dequant_q4_0;
+        case DType::Q5_0:
+            return &dequant_q5_0;
+        case DType::MXFP4:
+            return &dequant_mxfp4;
+        case DType::Q4_K:
+            return &dequant_q4_k;
+        case DType::Q6_K:
+            return &dequant_q6_k;
+        case DType::F8_E4M3:
+            return fp8_block_scaled ? &dequant_fp8_block_scaled : nullptr;
+        default:
+            return nullptr;
     }
 }
 
@@ -228,7 +261,8 @@ float dot_f32(const float* a, const float* b, int64_t n) {
         acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), acc2);
         acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), acc3);
     }
-    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    for (; i + 8 <= n; i += 8)
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
     const __m256 acc = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -65,7 +65,8 @@ double measure_read_bandwidth(ThreadPool& pool, size_t bytes, int passes) {
         pool.parallel_for(pages, [&](int64_t b, int64_t e, int) {
             total += read_range(buf.get() + b * 4096, size_t(e - b) * 4096);
         });
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         sink = sink + total.load();
         if (pass > 0) best = std::max(best, double(bytes) / s);  // pass 0 warms up
     }

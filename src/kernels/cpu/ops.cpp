@@ -25,8 +25,10 @@ void for_rows(ThreadPool* pool, int64_t n_rows, int64_t row_cost, F&& work) {
 
 void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64_t n_tokens,
               double eps, float* out, int64_t out_stride, ThreadPool* pool) {
-    for_rows(pool, n_tokens, n, [&](int64_t t0, int64_t t1) { rms_norm(x + t0 * x_stride, x_stride, w, n, t1 - t0, eps,
-                                                                        out + t0 * out_stride, out_stride); });
+    for_rows(pool, n_tokens, n, [&](int64_t t0, int64_t t1) {
+        rms_norm(x + t0 * x_stride, x_stride, w, n, t1 - t0, eps, out + t0 * out_stride,
+                 out_stride);
+    });
 }
 
 void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64_t n_tokens,
@@ -71,7 +73,8 @@ void silu_mul(const float* gate, int64_t gate_stride, const float* up, int64_t u
               int64_t n_tokens, float* out, int64_t out_stride, ThreadPool* pool) {
     const SiluMulRowFn row = silu_mul_row_fn(simd_level());
     for_rows(pool, n_tokens, n * 8, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) row(gate + t * gate_stride, up + t * up_stride, n, out + t * out_stride);
+        for (int64_t t = t0; t < t1; ++t)
+            row(gate + t * gate_stride, up + t * up_stride, n, out + t * out_stride);
     });
 }
 
@@ -92,7 +95,8 @@ void add_bias(float* x, int64_t x_stride, const float* bias, int64_t n, int64_t 
 }
 
 RopeTable make_rope_table(const RopeConfig& rope) {
-    require(rope.n_dims > 0 && rope.n_dims % 2 == 0, "rotary dimension count must be positive and even, got ", rope.n_dims);
+    require(rope.n_dims > 0 && rope.n_dims % 2 == 0,
+            "rotary dimension count must be positive and even, got ", rope.n_dims);
     RopeTable t;
     t.layout = rope.layout;
     t.n_dims = rope.n_dims;
@@ -103,7 +107,8 @@ RopeTable make_rope_table(const RopeConfig& rope) {
         t.freq[size_t(i)] = std::pow(rope.theta, -2.0 * double(i) / double(rope.n_dims));
 
     switch (rope.scaling) {
-        case RopeScaling::None: break;
+        case RopeScaling::None:
+            break;
         case RopeScaling::Linear:
             for (auto& f : t.freq) f /= rope.factor;
             break;
@@ -128,7 +133,8 @@ RopeTable make_rope_table(const RopeConfig& rope) {
         case RopeScaling::Yarn: {
             // YaRN: pair i mixes the interpolated frequency (f / factor) with the original
             // one; ramp from 1 (keep original) below `low` to 0 (interpolate) above `high`.
-            const double n = double(rope.n_dims), base = rope.theta, orig = double(rope.original_context);
+            const double n = double(rope.n_dims), base = rope.theta,
+                         orig = double(rope.original_context);
             auto corr_dim = [&](double n_rot) {
                 return n * std::log(orig / (n_rot * 2 * std::numbers::pi)) / (2 * std::log(base));
             };
@@ -148,7 +154,8 @@ RopeTable make_rope_table(const RopeConfig& rope) {
     if (!rope.freq_factors.empty()) {
         require(int64_t(rope.freq_factors.size()) >= pairs, "rope_freqs has ",
                 rope.freq_factors.size(), " factors, need ", pairs);
-        for (int64_t i = 0; i < pairs; ++i) t.freq[size_t(i)] /= double(rope.freq_factors[size_t(i)]);
+        for (int64_t i = 0; i < pairs; ++i)
+            t.freq[size_t(i)] /= double(rope.freq_factors[size_t(i)]);
     }
     t.mscale *= rope.yarn_attn_factor;
     return t;
@@ -158,7 +165,8 @@ void apply_rope(const RopeTable& table, float* x, int64_t n_tokens, int64_t toke
                 int64_t n_heads, int64_t head_stride, const int32_t* pos, ThreadPool* pool) {
     if (pool) {
         for_rows(pool, n_tokens, n_heads * table.n_dims * 4, [&](int64_t t0, int64_t t1) {
-            apply_rope(table, x + t0 * token_stride, t1 - t0, token_stride, n_heads, head_stride, pos + t0, nullptr);
+            apply_rope(table, x + t0 * token_stride, t1 - t0, token_stride, n_heads, head_stride,
+                       pos + t0, nullptr);
         });
         return;
     }

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "kernels/cpu/cpu_features.h"
 #include "formats/model_config.h"
+#include "kernels/cpu/cpu_features.h"
 
 namespace pangolin {
 
@@ -23,8 +23,8 @@ void rms_norm(const float* x, int64_t x_stride, const float* w, int64_t n, int64
 // x += y over n values.
 void add_inplace(float* x, const float* y, int64_t n, ThreadPool* pool = nullptr);
 // out[i] = silu(gate[i]) * up[i] for each of n_tokens rows of width n.
-void silu_mul(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride,
-              int64_t n, int64_t n_tokens, float* out, int64_t out_stride, ThreadPool* pool = nullptr);
+void silu_mul(const float* gate, int64_t gate_stride, const float* up, int64_t up_stride, int64_t n,
+              int64_t n_tokens, float* out, int64_t out_stride, ThreadPool* pool = nullptr);
 // One row of silu_mul: the scalar reference and the SIMD kernel of a level.
 using SiluMulRowFn = void (*)(const float* gate, const float* up, int64_t n, float* out);
 void silu_mul_row_ref(const float* gate, const float* up, int64_t n, float* out);
@@ -38,17 +38,18 @@ void add_bias(float* x, int64_t x_stride, const float* bias, int64_t n, int64_t 
 // the model's frequency scaling (linear, llama3, YaRN, per-pair factors) already applied.
 struct RopeTable {
     RopeLayout layout = RopeLayout::Neox;
-    int64_t n_dims = 0;        // rotated dimensions per head (pairs = n_dims / 2)
-    std::vector<double> freq;  // radians per position, per pair
+    int64_t n_dims = 0;              // rotated dimensions per head (pairs = n_dims / 2)
+    std::vector<double> freq;        // radians per position, per pair
     std::vector<double> extrap_mix;  // YaRN: share of the unscaled frequency per pair
-    double mscale = 1.0;       // multiplies cos and sin (YaRN magnitude correction)
+    double mscale = 1.0;             // multiplies cos and sin (YaRN magnitude correction)
 };
 RopeTable make_rope_table(const RopeConfig& rope);
 
 // Rotates the first n_dims values of each head of x: [n_tokens][n_heads][head_stride],
 // token rows token_stride apart, with position pos[t].
 void apply_rope(const RopeTable& table, float* x, int64_t n_tokens, int64_t token_stride,
-                int64_t n_heads, int64_t head_stride, const int32_t* pos, ThreadPool* pool = nullptr);
+                int64_t n_heads, int64_t head_stride, const int32_t* pos,
+                ThreadPool* pool = nullptr);
 
 // Key/value rows of one layer in a paged cache: slot s of the cache holds K at
 // k + s * k_stride and V at v + s * v_stride. A sequence's position p lives in slot

@@ -4,8 +4,8 @@
 // RoPE layout depends on the source: Hugging Face stores q/k rows in rotate-half (NEOX)
 // order, while llama.cpp's converter permutes them so that GGUF files rotate interleaved
 // pairs. Both give the same attention scores; no weight is permuted at load.
-#include "model/transformer.h"
 #include "model/registry.h"
+#include "model/transformer.h"
 
 namespace pangolin {
 
@@ -15,7 +15,8 @@ void configure(ModelConfig& c, const ModelSource& src) {
     configure_dense(c, src, src.is_gguf() ? RopeLayout::Interleaved : RopeLayout::Neox);
 }
 
-std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
+std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c,
+                              const LoadOptions& o) {
     return make_dense_model(std::move(src), std::move(c), o, AttentionOptions{});
 }
 

@@ -1,8 +1,8 @@
 // openPangu-Embedded (PanguEmbeddedForCausalLM / GGUF "pangu-embedded"): Llama's layer
 // with biases on all four attention projections (q, k, v and o) and a large RoPE base
 // (1.6e7 in the 7B model). NEOX RoPE.
-#include "model/transformer.h"
 #include "model/registry.h"
+#include "model/transformer.h"
 
 namespace pangolin {
 
@@ -12,7 +12,8 @@ void configure(ModelConfig& c, const ModelSource& src) {
     configure_dense(c, src, RopeLayout::Neox);
 }
 
-std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
+std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c,
+                              const LoadOptions& o) {
     AttentionOptions attn;
     attn.qkv_bias = true;
     attn.o_bias = true;
@@ -21,7 +22,7 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
 
 }  // namespace
 
-extern const ArchDef k_arch_pangu_embedded = {"pangu-embedded", {"PanguEmbeddedForCausalLM"},
-                                              "openPangu-Embedded", configure, create};
+extern const ArchDef k_arch_pangu_embedded = {
+    "pangu-embedded", {"PanguEmbeddedForCausalLM"}, "openPangu-Embedded", configure, create};
 
 }  // namespace pangolin

@@ -20,11 +20,13 @@ void configure(ModelConfig& c, const ModelSource& src) {
     configure_moe(c, src, "moge");
 }
 
-std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
+std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c,
+                              const LoadOptions& o) {
     const RouterConfig router = router_config(c);
     MoeNames names;
     names.hf_shared = "mlp.shared_expert.";
-    return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
+    return std::make_unique<TransformerDecoder>(
+        std::move(src), std::move(c), o,
         [router, names](const TensorLoader& l, int64_t i, const ModelConfig& cfg) {
             AttentionOptions attn;
             attn.qkv_bias = true;
@@ -35,7 +37,7 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
 
 }  // namespace
 
-extern const ArchDef k_arch_pangu_pro_moe = {"pangu-pro-moe", {"PanguProMoEForCausalLM"}, "Pangu Pro MoE",
-                                             configure, create};
+extern const ArchDef k_arch_pangu_pro_moe = {
+    "pangu-pro-moe", {"PanguProMoEForCausalLM"}, "Pangu Pro MoE", configure, create};
 
 }  // namespace pangolin

@@ -15,22 +15,26 @@ namespace pangolin {
 namespace {
 
 void configure(ModelConfig& c, const ModelSource& src) {
-    configure_mla(c, src);  // the config spells these attention_kv_lora_dim, attention_qk_rope_dim, attention_qk_dim
+    configure_mla(c, src);  // the config spells these attention_kv_lora_dim, attention_qk_rope_dim,
+                            // attention_qk_dim
     configure_moe(c, src, "sigmoid_topk");
 }
 
-std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
+std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c,
+                              const LoadOptions& o) {
     const RouterConfig router = router_config(c);
-    return std::make_unique<TransformerDecoder>(std::move(src), std::move(c), o,
+    return std::make_unique<TransformerDecoder>(
+        std::move(src), std::move(c), o,
         [router](const TensorLoader& l, int64_t i, const ModelConfig& cfg) {
-            return load_moe_layer(l, i, cfg, load_mla(l, i, cfg), router, MoeNames{}, /*sandwich=*/true);
+            return load_moe_layer(l, i, cfg, load_mla(l, i, cfg), router, MoeNames{},
+                                  /*sandwich=*/true);
         },
         hf_stem_overrides("pangu-ultra-moe"));
 }
 
 }  // namespace
 
-extern const ArchDef k_arch_pangu_ultra_moe = {"pangu-ultra-moe", {"PanguUltraMoEForCausalLM"},
-                                               "openPangu-Ultra-MoE", configure, create};
+extern const ArchDef k_arch_pangu_ultra_moe = {
+    "pangu-ultra-moe", {"PanguUltraMoEForCausalLM"}, "openPangu-Ultra-MoE", configure, create};
 
 }  // namespace pangolin

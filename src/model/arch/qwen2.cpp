@@ -1,7 +1,7 @@
 // Qwen2 (Qwen2ForCausalLM / GGUF "qwen2"), also DeepSeek-R1-Distill-Qwen: Llama's layer
 // with biases on the q, k and v projections; NEOX RoPE in both GGUF and HF layouts.
-#include "model/transformer.h"
 #include "model/registry.h"
+#include "model/transformer.h"
 
 namespace pangolin {
 
@@ -11,7 +11,8 @@ void configure(ModelConfig& c, const ModelSource& src) {
     configure_dense(c, src, RopeLayout::Neox);
 }
 
-std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, const LoadOptions& o) {
+std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c,
+                              const LoadOptions& o) {
     AttentionOptions attn;
     attn.qkv_bias = true;
     return make_dense_model(std::move(src), std::move(c), o, attn);
@@ -19,6 +20,7 @@ std::unique_ptr<Model> create(std::unique_ptr<ModelSource> src, ModelConfig c, c
 
 }  // namespace
 
-extern const ArchDef k_arch_qwen2 = {"qwen2", {"Qwen2ForCausalLM"}, "Qwen2 / R1-Distill-Qwen", configure, create};
+extern const ArchDef k_arch_qwen2 = {
+    "qwen2", {"Qwen2ForCausalLM"}, "Qwen2 / R1-Distill-Qwen", configure, create};
 
 }  // namespace pangolin

@@ -96,7 +96,9 @@ char32_t decode(std::string_view s, size_t& i) {
     return cp;
 }
 
-void append(std::string& out, char32_t cp) { utf8_append(out, uint32_t(cp)); }
+void append(std::string& out, char32_t cp) {
+    utf8_append(out, uint32_t(cp));
+}
 
 bool valid(std::string_view s, size_t* bad_offset) {
     const size_t bad = utf8_first_invalid(s);
