@@ -130,7 +130,8 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
 // 512-bit kernels take blocks in pairs); for float types sizes around the vector widths.
 std::vector<int64_t> col_choices(DType type) {
     const int64_t block = dtype_block_elems(type);
-    if (block == 1) return {1, 5, 8, 15, 16, 17, 31, 37, 64, 100, 259};
+    if (block == 1)
+        return {1, 5, 8, 15, 16, 17, 31, 37, 64, 100, 259, 1601};  // 1601: several L1 slices
     if (block == 32) return {32, 64, 96, 224, 416};
     return {256, 512, 768};
 }
@@ -231,39 +232,46 @@ TEST(Matmul, ResultIndependentOfThreadsAndBatch) {
     ThreadPool one(1), two(2), three(3);
     for (SimdLevel level : levels) {
         for (DType type : k_gemm_types) {
-            SCOPED_TRACE(std::string(dtype_name(type)) + " " + simd_level_name(level));
-            const int64_t cols = dtype_block_elems(type) == 1 ? 203 : dtype_block_elems(type) * 3;
-            const int64_t rows = 45, n = 13;
-            const RandomWeight rw = make_random(type, rows, cols, 9);
-            const Weight w = wrap(rw, level);
-            const auto x = random_floats(size_t(n * cols), 3);
-            std::vector<float> y1(size_t(n * rows)), y2(y1.size()), y3(y1.size());
-            matmul(w, x.data(), cols, n, y1.data(), rows, one);
-            matmul(w, x.data(), cols, n, y2.data(), rows, two);
-            matmul(w, x.data(), cols, n, y3.data(), rows, three);
-            EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4));
-            EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4));
-            // every token alone gives exactly its row of the batched result
-            std::vector<float> y_single(static_cast<size_t>(rows));
-            for (int64_t t = 0; t < n; ++t) {
-                matmul(w, x.data() + t * cols, cols, 1, y_single.data(), rows, two);
-                EXPECT_EQ(0, std::memcmp(y_single.data(), y1.data() + t * rows, size_t(rows) * 4))
-                    << "token " << t;
+            // float rows longer than one L1 slice of the wide (F16/BF16 prefill) driver, too
+            for (const int64_t cols : dtype_block_elems(type) == 1
+                                          ? std::vector<int64_t>{203, 1601}
+                                          : std::vector<int64_t>{dtype_block_elems(type) * 3}) {
+                SCOPED_TRACE(std::string(dtype_name(type)) + " " + simd_level_name(level) +
+                             " cols " + std::to_string(cols));
+                const int64_t rows = 45, n = 13;
+                const RandomWeight rw = make_random(type, rows, cols, 9);
+                const Weight w = wrap(rw, level);
+                const auto x = random_floats(size_t(n * cols), 3);
+                std::vector<float> y1(size_t(n * rows)), y2(y1.size()), y3(y1.size());
+                matmul(w, x.data(), cols, n, y1.data(), rows, one);
+                matmul(w, x.data(), cols, n, y2.data(), rows, two);
+                matmul(w, x.data(), cols, n, y3.data(), rows, three);
+                EXPECT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4));
+                EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), y1.size() * 4));
+                // every token alone gives exactly its row of the batched result
+                std::vector<float> y_single(static_cast<size_t>(rows));
+                for (int64_t t = 0; t < n; ++t) {
+                    matmul(w, x.data() + t * cols, cols, 1, y_single.data(), rows, two);
+                    EXPECT_EQ(0,
+                              std::memcmp(y_single.data(), y1.data() + t * rows, size_t(rows) * 4))
+                        << "token " << t;
+                }
+                // reversed batch order: each row lands unchanged
+                std::vector<float> xr(x.size()), yr(y1.size());
+                for (int64_t t = 0; t < n; ++t)
+                    std::memcpy(xr.data() + (n - 1 - t) * cols, x.data() + t * cols,
+                                size_t(cols) * 4);
+                matmul(w, xr.data(), cols, n, yr.data(), rows, three);
+                for (int64_t t = 0; t < n; ++t)
+                    EXPECT_EQ(0, std::memcmp(yr.data() + (n - 1 - t) * rows, y1.data() + t * rows,
+                                             size_t(rows) * 4));
+                // a sub-range of rows computes the same values
+                std::vector<float> yp(y1.size(), 0.0f);
+                matmul_rows(w, x.data(), cols, n, yp.data(), rows, 5, 37);
+                for (int64_t t = 0; t < n; ++t)
+                    EXPECT_EQ(
+                        0, std::memcmp(yp.data() + t * rows + 5, y1.data() + t * rows + 5, 32 * 4));
             }
-            // reversed batch order: each row lands unchanged
-            std::vector<float> xr(x.size()), yr(y1.size());
-            for (int64_t t = 0; t < n; ++t)
-                std::memcpy(xr.data() + (n - 1 - t) * cols, x.data() + t * cols, size_t(cols) * 4);
-            matmul(w, xr.data(), cols, n, yr.data(), rows, three);
-            for (int64_t t = 0; t < n; ++t)
-                EXPECT_EQ(0, std::memcmp(yr.data() + (n - 1 - t) * rows, y1.data() + t * rows,
-                                         size_t(rows) * 4));
-            // a sub-range of rows computes the same values
-            std::vector<float> yp(y1.size(), 0.0f);
-            matmul_rows(w, x.data(), cols, n, yp.data(), rows, 5, 37);
-            for (int64_t t = 0; t < n; ++t)
-                EXPECT_EQ(0,
-                          std::memcmp(yp.data() + t * rows + 5, y1.data() + t * rows + 5, 32 * 4));
         }
     }
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/attention_kernel.h"
 #include "kernels/cpu/gemm.h"
