@@ -4,6 +4,7 @@
 #
 #   bench/compare_llamacpp.sh [--cases "SHAPE:TYPE,TYPE ..."] [--threads 2] [--reps 5]
 #                             [--rounds 2] [--no-wait]
+#   bench/compare_llamacpp.sh --table RESULTS.jsonl    (the table of an earlier run again)
 #
 # For every case it makes the model once (F16 by `pangolin synth`, quantized types from that
 # file by llama-quantize, so both engines read identical bytes), then runs llama-bench and
@@ -11,7 +12,9 @@
 # order alternating every round (ABBA...), so both engines see the same machine. It prints a
 # markdown table of the means over the rounds: pp512 and tg128 of each engine, their ratio,
 # and tg128 as a share of the bandwidth limit (measured read bandwidth ÷ weight bytes read
-# per token, both reported by `pangolin bench`). Raw JSON lines go to
+# per token, both reported by `pangolin bench`): against the best bandwidth measured during
+# the whole run, and against the bandwidth `pangolin bench` measured just before that very
+# tg run (a VM's bandwidth drifts: both are shown). Raw JSON lines go to
 # $PANGOLIN_BENCH_DIR/compare-<time>.jsonl.
 #
 # Environment: PANGOLIN_BENCH_DIR (models and results, default ~/.cache/pangolin-bench),
@@ -24,6 +27,7 @@ threads=2
 reps=5
 rounds=2
 wait_quiet=1
+table_only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --cases) cases="$2"; shift 2 ;;
@@ -31,12 +35,44 @@ while [ $# -gt 0 ]; do
     --reps) reps="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --no-wait) wait_quiet=0; shift ;;
+    --table) table_only="$2"; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "compare_llamacpp.sh: unknown option $1" >&2; exit 1 ;;
   esac
 done
 
 command -v jq >/dev/null || { echo "compare_llamacpp.sh: needs jq (apt-get install jq)" >&2; exit 1; }
+
+print_table() {  # $1: results (JSON lines)
+  local results="$1"
+  echo "| model | type | pp512 llama.cpp | pp512 Pangolin | ratio | tg128 llama.cpp | tg128 Pangolin | ratio | BW limit t/s | tg % of limit (llama.cpp / Pangolin) | Pangolin tg % of the bandwidth measured with it |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  # The bandwidth limit uses the best read bandwidth measured during the whole run (the
+  # machine's capability; single measurements dip when other work shares the memory bus).
+  jq -s -r '
+    def mean: if length == 0 then null else add / length end;
+    def r1: if . == null then "n/a" else (. * 10 | round / 10 | tostring) end;
+    def ratio($a; $b): if $a == null or $b == null then "n/a" else ($a / $b * 100 | round / 100 | tostring) end;
+    ([.[] | select(.engine == "pangolin") | .membw] | max) as $membw |
+    group_by(.ci) | map(
+      . as $rows |
+      ($rows[0].case | split(" ")) as $c |
+      def ts($e; $t): [$rows[] | select(.engine == $e and .test == $t) | .ts] | mean;
+      ([$rows[] | select(.engine == "pangolin" and .test == "tg128") | .bytes] | if length == 0 then null else .[0] end) as $bytes |
+      (if $bytes == null or $membw == null then null else $membw * 1e9 / $bytes end) as $limit |
+      [ts("llama.cpp"; "pp512"), ts("pangolin"; "pp512"), ts("llama.cpp"; "tg128"), ts("pangolin"; "tg128")] as $v |
+      def pct($x): if $x == null or $limit == null then "n/a" else "\($x / $limit * 100 | round)%" end;
+      ([$rows[] | select(.engine == "pangolin" and .test == "tg128") | "\(.ts * .bytes / 1e9 / .membw * 100 | round)%"] | join(" / ")) as $own |
+      "| \($c[0]) | \($c[1]) | \($v[0]|r1) | \($v[1]|r1) | \(ratio($v[1]; $v[0])) | \($v[2]|r1) | \($v[3]|r1) | \(ratio($v[3]; $v[2])) | \($limit|r1) | \(pct($v[2])) / \(pct($v[3])) | \($own) |"
+    ) | .[]' "$results"
+  echo
+  jq -s -r '"read bandwidth: best \([.[] | select(.engine == "pangolin") | .membw] | max * 10 | round / 10) GB/s, lowest \([.[] | select(.engine == "pangolin") | .membw] | min * 10 | round / 10) GB/s during the run"' "$results"
+}
+if [ -n "$table_only" ]; then
+  [ -f "$table_only" ] || { echo "compare_llamacpp.sh: no results file $table_only" >&2; exit 1; }
+  print_table "$table_only"
+  exit 0
+fi
 pangolin="${PANGOLIN:-$root/build/pangolin}"
 [ -x "$pangolin" ] || { echo "compare_llamacpp.sh: $pangolin not built (scripts/setup.sh)" >&2; exit 1; }
 dir="${PANGOLIN_BENCH_DIR:-$HOME/.cache/pangolin-bench}"
@@ -117,26 +153,6 @@ echo
 echo "Pangolin $(git -C "$root" rev-parse --short HEAD) vs llama.cpp (peer build), $threads threads, $rounds rounds × $reps reps,"
 echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; tokens/s, mean over rounds"
 echo
-echo "| model | type | pp512 llama.cpp | pp512 Pangolin | ratio | tg128 llama.cpp | tg128 Pangolin | ratio | BW limit t/s | tg % of limit (llama.cpp / Pangolin) |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-# The bandwidth limit uses the best read bandwidth measured during the whole run (the
-# machine's capability; single measurements dip when other work shares the memory bus).
-jq -s -r '
-  def mean: if length == 0 then null else add / length end;
-  def r1: if . == null then "n/a" else (. * 10 | round / 10 | tostring) end;
-  def ratio($a; $b): if $a == null or $b == null then "n/a" else ($a / $b * 100 | round / 100 | tostring) end;
-  ([.[] | select(.engine == "pangolin") | .membw] | max) as $membw |
-  group_by(.ci) | map(
-    . as $rows |
-    ($rows[0].case | split(" ")) as $c |
-    def ts($e; $t): [$rows[] | select(.engine == $e and .test == $t) | .ts] | mean;
-    ([$rows[] | select(.engine == "pangolin" and .test == "tg128") | .bytes] | if length == 0 then null else .[0] end) as $bytes |
-    (if $bytes == null or $membw == null then null else $membw * 1e9 / $bytes end) as $limit |
-    [ts("llama.cpp"; "pp512"), ts("pangolin"; "pp512"), ts("llama.cpp"; "tg128"), ts("pangolin"; "tg128")] as $v |
-    def pct($x): if $x == null or $limit == null then "n/a" else "\($x / $limit * 100 | round)%" end;
-    "| \($c[0]) | \($c[1]) | \($v[0]|r1) | \($v[1]|r1) | \(ratio($v[1]; $v[0])) | \($v[2]|r1) | \($v[3]|r1) | \(ratio($v[3]; $v[2])) | \($limit|r1) | \(pct($v[2])) / \(pct($v[3])) |"
-  ) | .[]' "$results"
-echo
-jq -s -r '"read bandwidth: best \([.[] | select(.engine == "pangolin") | .membw] | max * 10 | round / 10) GB/s, lowest \([.[] | select(.engine == "pangolin") | .membw] | min * 10 | round / 10) GB/s during the run"' "$results"
+print_table "$results"
 echo
 echo "raw results: $results" >&2
