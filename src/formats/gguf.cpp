@@ -12,28 +12,6 @@ namespace {
 
 constexpr uint64_t k_max_dims = 8;
 
-size_t scalar_size(GgufType t) {
-    switch (t) {
-        case GgufType::U8:
-        case GgufType::I8:
-        case GgufType::Bool:
-            return 1;
-        case GgufType::U16:
-        case GgufType::I16:
-            return 2;
-        case GgufType::U32:
-        case GgufType::I32:
-        case GgufType::F32:
-            return 4;
-        case GgufType::U64:
-        case GgufType::I64:
-        case GgufType::F64:
-            return 8;
-        default:
-            return 0;
-    }
-}
-
 // Sequential little-endian reader over the mapped bytes with bounds checks.
 class Cursor {
   public:
@@ -136,7 +114,7 @@ GgufValue read_value(Cursor& c, GgufType type, const std::string& key, const std
     GgufValue v;
     v.type = type;
     const std::string what = "value of metadata key '" + key + "'";
-    if (scalar_size(type)) {
+    if (gguf_scalar_size(type)) {
         read_scalar(c, v, what);
     } else if (type == GgufType::String) {
         v.s = c.read_string(what);
@@ -144,7 +122,7 @@ GgufValue read_value(Cursor& c, GgufType type, const std::string& key, const std
         require(depth < 4, path, ": metadata key '", key, "' nests arrays too deeply");
         v.elem_type = GgufType(c.read<uint32_t>(what + " (array type)"));
         v.count = c.read<uint64_t>(what + " (array length)");
-        const size_t es = scalar_size(v.elem_type);
+        const size_t es = gguf_scalar_size(v.elem_type);
         if (es) {
             require(v.count <= c.remaining() / es, path,
                     ": truncated or corrupt GGUF file: array '", key, "' claims ", v.count,
@@ -245,6 +223,28 @@ int64_t scalar_as_int(GgufType t, const uint8_t* p) {
 
 }  // namespace
 
+size_t gguf_scalar_size(GgufType t) {
+    switch (t) {
+        case GgufType::U8:
+        case GgufType::I8:
+        case GgufType::Bool:
+            return 1;
+        case GgufType::U16:
+        case GgufType::I16:
+            return 2;
+        case GgufType::U32:
+        case GgufType::I32:
+        case GgufType::F32:
+            return 4;
+        case GgufType::U64:
+        case GgufType::I64:
+        case GgufType::F64:
+            return 8;
+        default:
+            return 0;
+    }
+}
+
 std::string gguf_fp8_scale_name(const std::string& weight_name) {
     if (!weight_name.ends_with(".weight")) return "";
     return weight_name.substr(0, weight_name.size() - 7) + ".block_scale";
@@ -286,7 +286,7 @@ std::string GgufValue::to_string(size_t max_items) const {
         else if (elem_type == GgufType::Array)
             out += items[k].to_string(2);
         else
-            out += str_cat(scalar_as_double(elem_type, raw + k * scalar_size(elem_type)));
+            out += str_cat(scalar_as_double(elem_type, raw + k * gguf_scalar_size(elem_type)));
     }
     if (count > max_items) out += ", ...";
     return out;
@@ -452,10 +452,10 @@ std::vector<std::string> GgufFile::get_strings(const std::string& key) const {
 std::vector<float> GgufFile::get_floats(const std::string& key) const {
     const auto* v = find(key);
     if (!v) return {};
-    require(v->type == GgufType::Array && scalar_size(v->elem_type) != 0, path(),
+    require(v->type == GgufType::Array && gguf_scalar_size(v->elem_type) != 0, path(),
             ": metadata key '", key, "' should be a numeric array");
     std::vector<float> out(size_t(v->count));
-    const size_t es = scalar_size(v->elem_type);
+    const size_t es = gguf_scalar_size(v->elem_type);
     for (size_t k = 0; k < out.size(); ++k)
         out[k] = float(scalar_as_double(v->elem_type, v->raw + k * es));
     return out;
@@ -465,10 +465,10 @@ std::vector<int64_t> GgufFile::get_ints(const std::string& key) const {
     const auto* v = find(key);
     if (!v) return {};
     if (v->is_integer()) return {v->i};
-    require(v->type == GgufType::Array && scalar_size(v->elem_type) != 0, path(),
+    require(v->type == GgufType::Array && gguf_scalar_size(v->elem_type) != 0, path(),
             ": metadata key '", key, "' should be an integer array");
     std::vector<int64_t> out(size_t(v->count));
-    const size_t es = scalar_size(v->elem_type);
+    const size_t es = gguf_scalar_size(v->elem_type);
     for (size_t k = 0; k < out.size(); ++k) out[k] = scalar_as_int(v->elem_type, v->raw + k * es);
     return out;
 }

@@ -35,6 +35,8 @@ enum class GgufType : uint32_t {
     F64 = 12,
 };
 const char* gguf_type_name(GgufType t);
+// Bytes of one value of a fixed-size type; 0 for String and Array.
+size_t gguf_scalar_size(GgufType t);
 
 // Block-scaled FP8 in GGUF, Pangolin's convention (docs/gguf-fp8.md): a file whose metadata
 // holds k_gguf_fp8_block_key = B stores an FP8 weight "<stem>.weight" as an I8 tensor of

@@ -19,27 +19,6 @@ void append_string(std::vector<uint8_t>& out, const std::string& s) {
     append<uint64_t>(out, s.size());
     out.insert(out.end(), s.begin(), s.end());
 }
-size_t scalar_bytes(GgufType t) {
-    switch (t) {
-        case GgufType::U8:
-        case GgufType::I8:
-        case GgufType::Bool:
-            return 1;
-        case GgufType::U16:
-        case GgufType::I16:
-            return 2;
-        case GgufType::U32:
-        case GgufType::I32:
-        case GgufType::F32:
-            return 4;
-        case GgufType::U64:
-        case GgufType::I64:
-        case GgufType::F64:
-            return 8;
-        default:
-            return 0;
-    }
-}
 void encode_value(std::vector<uint8_t>& e, const GgufValue& v) {
     append<uint32_t>(e, uint32_t(v.type));
     switch (v.type) {
@@ -91,7 +70,7 @@ void encode_value(std::vector<uint8_t>& e, const GgufValue& v) {
                     e.insert(e.end(), sub.begin() + 4, sub.end());  // nested: no type tag
                 }
             } else {
-                e.insert(e.end(), v.raw, v.raw + v.count * scalar_bytes(v.elem_type));
+                e.insert(e.end(), v.raw, v.raw + v.count * gguf_scalar_size(v.elem_type));
             }
             break;
         }

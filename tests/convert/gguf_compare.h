@@ -11,28 +11,6 @@
 
 namespace pangolin::test {
 
-inline size_t gguf_scalar_bytes(GgufType t) {
-    switch (t) {
-        case GgufType::U8:
-        case GgufType::I8:
-        case GgufType::Bool:
-            return 1;
-        case GgufType::U16:
-        case GgufType::I16:
-            return 2;
-        case GgufType::U32:
-        case GgufType::I32:
-        case GgufType::F32:
-            return 4;
-        case GgufType::U64:
-        case GgufType::I64:
-        case GgufType::F64:
-            return 8;
-        default:
-            return 0;
-    }
-}
-
 // Same type and same value (arrays element by element).
 inline bool same_value(const GgufValue& a, const GgufValue& b) {
     if (a.type != b.type) return false;
@@ -47,7 +25,7 @@ inline bool same_value(const GgufValue& a, const GgufValue& b) {
             if (!same_value(a.items[i], b.items[i])) return false;
         return true;
     }
-    return std::memcmp(a.raw, b.raw, size_t(a.count) * gguf_scalar_bytes(a.elem_type)) == 0;
+    return std::memcmp(a.raw, b.raw, size_t(a.count) * gguf_scalar_size(a.elem_type)) == 0;
 }
 
 inline std::vector<std::string> metadata_keys(const GgufFile& f) {
