@@ -9,10 +9,6 @@ using namespace pangolin::test;
 namespace fs = std::filesystem;
 
 namespace {
-CommandResult run_pangolin(std::vector<std::string> args) {
-    args.insert(args.begin(), pangolin_binary());
-    return run_command(args);
-}
 std::string llama_gguf() {
     return (fixture_models_dir() / "llama" / "model-f32.gguf").string();
 }

@@ -50,9 +50,6 @@ void write_sample(const fs::path& path) {
 std::string bytes_of(const fs::path& p) {
     return read_file(p);
 }
-void write_bytes(const fs::path& p, const std::string& s) {
-    std::ofstream(p, std::ios::binary).write(s.data(), std::streamsize(s.size()));
-}
 
 std::string error_of(const fs::path& p) {
     try {
@@ -110,7 +107,7 @@ TEST(GgufBadInput, WrongMagic) {
     write_sample(dir / "s.gguf");
     auto s = bytes_of(dir / "s.gguf");
     s[0] = 'X';
-    write_bytes(dir / "bad.gguf", s);
+    write_file(dir / "bad.gguf", s);
     EXPECT_NE(error_of(dir / "bad.gguf").find("not a GGUF file"), std::string::npos);
 }
 
@@ -120,7 +117,7 @@ TEST(GgufBadInput, WrongVersion) {
     for (uint32_t v : {1u, 4u, 999u}) {
         auto s = bytes_of(dir / "s.gguf");
         std::memcpy(s.data() + 4, &v, 4);
-        write_bytes(dir / "bad.gguf", s);
+        write_file(dir / "bad.gguf", s);
         const auto err = error_of(dir / "bad.gguf");
         EXPECT_NE(err.find("version " + std::to_string(v) + " is not supported"), std::string::npos)
             << err;
@@ -134,7 +131,7 @@ TEST(GgufBadInput, TruncatedAnywhere) {
     // Cut inside the header, the metadata, the tensor infos and the tensor data.
     for (size_t cut : {size_t(0), size_t(3), size_t(10), size_t(30), s.size() / 3, s.size() / 2,
                        s.size() - 40, s.size() - 1}) {
-        write_bytes(dir / "cut.gguf", s.substr(0, cut));
+        write_file(dir / "cut.gguf", s.substr(0, cut));
         const auto err = error_of(dir / "cut.gguf");
         EXPECT_FALSE(err.empty()) << "cut at " << cut << " was accepted";
         EXPECT_TRUE(err.find("truncated") != std::string::npos ||
@@ -155,7 +152,7 @@ TEST(GgufBadInput, TensorOffsetPastEnd) {
     const size_t offset_pos = at + key.size() + 4 + 2 * 8 + 4;
     const uint64_t far = 1 << 20;
     std::memcpy(s.data() + offset_pos, &far, 8);
-    write_bytes(dir / "bad.gguf", s);
+    write_file(dir / "bad.gguf", s);
     const auto err = error_of(dir / "bad.gguf");
     EXPECT_NE(err.find("tensor 'b'"), std::string::npos) << err;
     EXPECT_NE(err.find("past the end"), std::string::npos) << err;
@@ -169,7 +166,7 @@ TEST(GgufBadInput, AbsurdCountsDoNotAllocate) {
     s.append(reinterpret_cast<const char*>(&v), 4);
     s.append(reinterpret_cast<const char*>(&n_tensors), 8);
     s.append(reinterpret_cast<const char*>(&n_kv), 8);
-    write_bytes(dir / "bad.gguf", s);
+    write_file(dir / "bad.gguf", s);
     EXPECT_NE(error_of(dir / "bad.gguf").find("cannot fit"), std::string::npos)
         << error_of(dir / "bad.gguf");
     // a string claiming 2^62 bytes
@@ -180,7 +177,7 @@ TEST(GgufBadInput, AbsurdCountsDoNotAllocate) {
     t.append(reinterpret_cast<const char*>(&one), 8);
     t.append(reinterpret_cast<const char*>(&huge), 8);
     t.append(std::string(20, 'k'));
-    write_bytes(dir / "bad2.gguf", t);
+    write_file(dir / "bad2.gguf", t);
     EXPECT_NE(error_of(dir / "bad2.gguf").find("truncated"), std::string::npos);
 }
 
@@ -193,7 +190,7 @@ TEST(GgufBadInput, UnsupportedTensorTypeNamed) {
     ASSERT_NE(at, std::string::npos);
     const uint32_t q5_k = 13;
     std::memcpy(s.data() + at + key.size() + 4 + 2 * 8, &q5_k, 4);
-    write_bytes(dir / "bad.gguf", s);
+    write_file(dir / "bad.gguf", s);
     const auto err = error_of(dir / "bad.gguf");
     EXPECT_NE(err.find("Q5_K"), std::string::npos) << err;
 }

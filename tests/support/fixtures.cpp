@@ -37,6 +37,12 @@ std::string read_file(const fs::path& p) {
     return ss.str();
 }
 
+void write_file(const fs::path& p, const std::string& bytes) {
+    std::ofstream out(p, std::ios::binary);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
 nlohmann::json read_json(const fs::path& p) {
     return nlohmann::json::parse(read_file(p));
 }
@@ -64,6 +70,11 @@ double max_rel_l2(const float* a, const float* b, int64_t n_rows, int64_t n_cols
 
 std::string pangolin_binary() {
     return PANGOLIN_BINARY;
+}
+
+CommandResult run_pangolin(std::vector<std::string> args, const std::string& stdin_data) {
+    args.insert(args.begin(), pangolin_binary());
+    return run_command(args, stdin_data);
 }
 
 CommandResult run_command(const std::vector<std::string>& args, const std::string& stdin_data) {

@@ -31,6 +31,8 @@ std::filesystem::path fixture_models_dir();  // shared/fixtures/models
 nlohmann::json read_json(const std::filesystem::path& p);
 std::vector<float> read_f32(const std::filesystem::path& p);
 std::string read_file(const std::filesystem::path& p);
+// Writes bytes exactly (binary mode); throws where the file cannot be written.
+void write_file(const std::filesystem::path& p, const std::string& bytes);
 
 // max over rows of ‖a_row − b_row‖₂ / ‖b_row‖₂ (rows of n_cols values).
 double max_rel_l2(const float* a, const float* b, int64_t n_rows, int64_t n_cols);
@@ -42,6 +44,8 @@ struct CommandResult {
     std::string out, err;
 };
 CommandResult run_command(const std::vector<std::string>& args, const std::string& stdin_data = "");
+// run_command with the pangolin binary in front of args.
+CommandResult run_pangolin(std::vector<std::string> args, const std::string& stdin_data = "");
 
 // A fresh temporary directory removed at destruction.
 class TempDir {

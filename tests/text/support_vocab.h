@@ -55,8 +55,4 @@ inline std::string ids_str(const std::vector<int32_t>& ids) {
     return s;
 }
 
-inline void write_file(const std::filesystem::path& p, const std::string& bytes) {
-    std::ofstream(p, std::ios::binary) << bytes;
-}
-
 }  // namespace pangolin::test

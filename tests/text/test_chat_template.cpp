@@ -41,16 +41,6 @@ std::string case_name(const nlohmann::ordered_json& c) {
            (c.value("add_generation_prompt", false) ? " / generation prompt" : "");
 }
 
-void write_file(const std::filesystem::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-}
-
-CommandResult run_pangolin(std::vector<std::string> args) {
-    args.insert(args.begin(), pangolin_binary());
-    return run_command(args);
-}
-
 }  // namespace
 
 TEST(ChatTemplateFixtures, EveryCaseRendersExactly) {

@@ -35,16 +35,6 @@ bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
 }
 
-void write_file(const std::filesystem::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-}
-
-CommandResult run_pangolin(std::vector<std::string> args) {
-    args.insert(args.begin(), pangolin_binary());
-    return run_command(args);
-}
-
 }  // namespace
 
 TEST(ChatTemplateErrors, SyntaxErrorsNameLineAndColumn) {
