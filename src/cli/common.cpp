@@ -42,15 +42,6 @@ bool follow_if_not_root(Model& model) {
     return true;
 }
 
-double expert_imbalance(const std::vector<int64_t>& tokens, int ranks) {
-    if (tokens.empty() || ranks <= 0 || tokens.size() % size_t(ranks) != 0) return 0;
-    const size_t per = tokens.size() / size_t(ranks);
-    std::vector<double> load(static_cast<size_t>(ranks), 0);
-    for (size_t e = 0; e < tokens.size(); ++e) load[e / per] += double(tokens[e]);
-    const double mean = std::accumulate(load.begin(), load.end(), 0.0) / ranks;
-    return mean > 0 ? *std::max_element(load.begin(), load.end()) / mean : 0;
-}
-
 void finish_parallel(Model& model) {
     Communicator& comm = model.comm();
     if (!comm.distributed()) return;

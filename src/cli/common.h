@@ -31,8 +31,4 @@ bool follow_if_not_root(Model& model);
 // compute time, resident expert bytes), which rank 0 prints to stderr.
 void finish_parallel(Model& model);
 
-// Expert load over contiguous expert ranges of `ranks` groups, from routing counts: the
-// imbalance (max / mean) that expert parallelism over that many ranks would see.
-double expert_imbalance(const std::vector<int64_t>& tokens_per_expert, int ranks);
-
 }  // namespace pangolin::cli

@@ -37,12 +37,4 @@ MappedFile::~MappedFile() {
     if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
-void MappedFile::advise_willneed(size_t offset, size_t length) const {
-    if (!data_ || offset >= size_) return;
-    const size_t page = size_t(::sysconf(_SC_PAGESIZE));
-    const size_t begin = offset / page * page;
-    const size_t end = std::min(size_, offset + length);
-    ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_WILLNEED);
-}
-
 }  // namespace pangolin

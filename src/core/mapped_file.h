@@ -18,9 +18,6 @@ class MappedFile {
     size_t size() const { return size_; }
     const std::string& path() const { return path_; }
 
-    // Hint that a byte range will be read soon / will not be needed (no-ops on failure).
-    void advise_willneed(size_t offset, size_t length) const;
-
   private:
     std::string path_;
     const uint8_t* data_ = nullptr;

@@ -76,7 +76,6 @@ class GgufFile {
     const std::string& path() const { return file_->path(); }
     uint32_t version() const { return version_; }
     size_t alignment() const { return alignment_; }
-    size_t data_offset() const { return data_offset_; }
     size_t file_size() const { return file_->size(); }
     const std::shared_ptr<MappedFile>& mapped() const { return file_; }
 

@@ -143,11 +143,4 @@ std::vector<const TensorView*> SafetensorsSet::all() const {
     return out;
 }
 
-size_t SafetensorsSet::total_bytes() const {
-    size_t n = 0;
-    for (const auto& f : files_)
-        for (const auto& t : f->tensors()) n += t.nbytes;
-    return n;
-}
-
 }  // namespace pangolin

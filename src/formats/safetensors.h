@@ -35,7 +35,6 @@ class SafetensorsSet {
     explicit SafetensorsSet(const std::string& folder);
     const TensorView* find(const std::string& name) const;
     std::vector<const TensorView*> all() const;
-    size_t total_bytes() const;
 
   private:
     std::vector<std::unique_ptr<SafetensorsFile>> files_;
