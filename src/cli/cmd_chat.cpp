@@ -13,9 +13,9 @@
 #include "cli/common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "runtime/output_processor.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
-#include "server/output.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 
@@ -118,12 +118,12 @@ Runner add_chat(CLI::App& app) {
             log_debug("chat: reusing ", common, " cached tokens, evaluating ", rest.size());
             const std::vector<float>* logits = &session.eval(rest);
             cached = prompt;
-            server::OutputOptions oo;
+            OutputProcessorOptions oo;
             oo.prompt_text = prompt_text;
             oo.chat_template = tmpl;
-            server::OutputProcessor output(*tokenizer, oo);
+            OutputProcessor output(*tokenizer, oo);
             bool in_reasoning = false;
-            auto show = [&](const server::OutputDelta& d) {
+            auto show = [&](const OutputDelta& d) {
                 if (!d.reasoning.empty() && !o->hide_reasoning) {
                     if (!in_reasoning && tty) out("\x1b[2m");
                     in_reasoning = true;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/logits_processing.h"
+#include "runtime/output_processor.h"
 #include "runtime/sampler.h"
 
 namespace pangolin::server {
@@ -16,11 +17,6 @@ namespace pangolin::server {
 using ojson = nlohmann::ordered_json;
 
 enum class Endpoint { Chat, Completion };
-
-struct ToolChoice {
-    enum class Mode { Auto, None, Required, Named } mode = Mode::Auto;
-    std::string name;  // Named
-};
 
 struct RequestParams {
     Endpoint endpoint = Endpoint::Chat;
@@ -52,5 +48,20 @@ struct RequestParams {
 
 // Parses the body of POST /v1/chat/completions or /v1/completions.
 RequestParams parse_request(const ojson& body, Endpoint endpoint);
+
+// The pieces every API's request parser shares (Responses and Anthropic Messages too).
+// A field that is absent or null.
+const ojson* field(const ojson& body, const char* name);
+// A value of the right type within [lo, hi], or an Error naming the field.
+double number(const ojson& v, const char* name, double lo, double hi);
+int64_t integer(const ojson& v, const char* name, int64_t lo, int64_t hi);
+bool boolean(const ojson& v, const char* name);
+// temperature, top_p, top_k, min_p, seed, penalties, logit_bias, ignore_eos.
+void parse_sampling(const ojson& body, RequestParams& p);
+// A stop string or a list of up to max_count non-empty ones, appended to p.stop.
+void parse_stop(const ojson& v, const char* name, size_t max_count, RequestParams& p);
+// "required" and a named function need tools; a named function must be among them.
+// `shown` is how the request spelled the choice (for the message).
+void check_tool_choice(const ojson& tools, const ToolChoice& choice, const std::string& shown);
 
 }  // namespace pangolin::server

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -43,10 +44,33 @@ const char* error_type(int status) {
     }
 }
 
+// Anthropic's error types (docs.anthropic.com, "Errors").
+const char* anthropic_error_type(int status) {
+    switch (status) {
+        case 401:
+            return "authentication_error";
+        case 403:
+            return "permission_error";
+        case 404:
+            return "not_found_error";
+        case 413:
+            return "request_too_large";
+        case 429:
+            return "rate_limit_error";
+        case 503:
+        case 529:
+            return "overloaded_error";
+        default:
+            return status >= 500 ? "api_error" : "invalid_request_error";
+    }
+}
+
+// 'Authorization: Bearer KEY', or Anthropic's 'x-api-key: KEY'.
 bool authorized(const ServerState& st, const httplib::Request& req) {
     if (st.options.api_key.empty()) return true;
     const std::string auth = req.get_header_value("Authorization");
-    return auth == "Bearer " + st.options.api_key;
+    return auth == "Bearer " + st.options.api_key ||
+           req.get_header_value("x-api-key") == st.options.api_key;
 }
 
 std::string prometheus(const ServerState& st) {
@@ -147,31 +171,113 @@ bool server_stopping() {
     return g_stopping.load();
 }
 
-void send_error(httplib::Response& res, int status, const std::string& message) {
+void send_error(httplib::Response& res, int status, const std::string& message, ErrorShape shape) {
     res.status = status;
-    nlohmann::json body = {
-        {"error", {{"message", message}, {"type", error_type(status)}, {"code", status}}}};
-    res.set_content(body.dump(), "application/json");
+    nlohmann::json body;
+    if (shape == ErrorShape::Anthropic)
+        body = {{"type", "error"},
+                {"error", {{"type", anthropic_error_type(status)}, {"message", message}}}};
+    else
+        body = {{"error", {{"message", message}, {"type", error_type(status)}, {"code", status}}}};
+    res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
 }
 
-int run_server(const ServerOptions& options) {
-    auto st = std::make_shared<ServerState>();
-    st->options = options;
-    st->created = int64_t(std::time(nullptr));
-    st->model_id = options.model_alias.empty()
-                       ? std::filesystem::path(options.model.path).filename().string()
-                       : options.model_alias;
-    if (st->model_id.empty()) st->model_id = options.model.path;
-
-    // Followers (MPI ranks other than 0) only load the model and follow rank 0's steps.
-    if (world_communicator()->distributed() && world_communicator()->rank() != 0) {
-        load(*st);
-        return 0;
+ojson parse_body(const httplib::Request& req) {
+    try {
+        return ojson::parse(req.body);
+    } catch (const ojson::exception& e) {
+        throw HttpError(400, std::string("malformed JSON body: ") + e.what());
     }
+}
 
-    httplib::Server http;
-    // httplib serves a connection per thread: idle keep-alive connections hold a thread until
-    // their timeout, so keep that short and the pool comfortably larger than the slots.
+namespace {
+
+using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+// Wraps a route's handler: counts it, checks the API key (and that the model is loaded when
+// it needs it), and answers what it throws in the route's error shape.
+Handler guard(const std::shared_ptr<ServerState>& st, Handler handler, bool needs_model,
+              ErrorShape shape = ErrorShape::OpenAi) {
+    return [st, handler, needs_model, shape](const httplib::Request& req, httplib::Response& res) {
+        ++st->http_requests;
+        if (!authorized(*st, req)) {
+            send_error(res, 401, "missing or wrong API key (send 'Authorization: Bearer <key>')",
+                       shape);
+        } else if (needs_model && !st->ready) {
+            send_error(res, 503, "the model is still loading", shape);
+        } else {
+            try {
+                handler(req, res);
+            } catch (const HttpError& e) {
+                send_error(res, e.status, e.what(), shape);
+            } catch (const Error& e) {
+                send_error(res, 400, e.what(), shape);
+            } catch (const nlohmann::json::exception& e) {
+                send_error(res, 400, std::string("invalid JSON: ") + e.what(), shape);
+            } catch (const std::exception& e) {
+                send_error(res, 500, e.what(), shape);
+            }
+        }
+        if (res.status >= 400) ++st->http_errors;
+    };
+}
+
+void handle_health(ServerState& st, httplib::Response& res) {
+    ++st.http_requests;
+    if (st.ready) {
+        res.set_content(R"({"status":"ok"})", "application/json");
+    } else {
+        res.status = 503;
+        res.set_content(R"({"status":"loading"})", "application/json");
+    }
+}
+
+void handle_models(const ServerState& st, httplib::Response& res) {
+    nlohmann::json m = {{"id", st.model_id},
+                        {"object", "model"},
+                        {"created", st.created},
+                        {"owned_by", "pangolin"}};
+    if (st.ready)
+        m["meta"] = {{"architecture", st.model->config().arch},
+                     {"n_ctx", st.engine->max_sequence()},
+                     {"n_vocab", st.model->config().n_vocab}};
+    res.set_content(nlohmann::json{{"object", "list"}, {"data", {m}}}.dump(), "application/json");
+}
+
+void handle_tokenize(const ServerState& st, const httplib::Request& req, httplib::Response& res) {
+    const auto body = nlohmann::json::parse(req.body);
+    require(body.is_object() && body.contains("content") && body["content"].is_string(),
+            "'content' must be a string");
+    const bool add_special = body.value("add_special", false);
+    const auto ids = st.tokenizer->encode(body["content"].get<std::string>(), add_special, true);
+    nlohmann::json out = {{"tokens", ids}};
+    if (body.value("with_pieces", false)) {
+        out["tokens"] = nlohmann::json::array();
+        for (int32_t id : ids)
+            out["tokens"].push_back({{"id", id}, {"piece", st.tokenizer->token_to_piece(id)}});
+    }
+    res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
+}
+
+void handle_detokenize(const ServerState& st, const httplib::Request& req, httplib::Response& res) {
+    const auto body = nlohmann::json::parse(req.body);
+    require(body.is_object() && body.contains("tokens") && body["tokens"].is_array(),
+            "'tokens' must be a list of token ids");
+    std::vector<int32_t> ids;
+    for (const auto& t : body["tokens"]) {
+        require(t.is_number_integer(), "'tokens' must be a list of token ids");
+        ids.push_back(t.get<int32_t>());
+    }
+    const nlohmann::json out = {{"content", st.tokenizer->decode(ids)}};
+    res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
+}
+
+// httplib serves a connection per thread: idle keep-alive connections hold a thread until
+// their timeout, so keep that short and the pool comfortably larger than the slots.
+void configure_http(httplib::Server& http, const ServerOptions& options) {
     const int threads = options.http_threads > 0
                             ? options.http_threads
                             : int(std::max<int64_t>(32, options.parallel * 4 + 16));
@@ -180,108 +286,36 @@ int run_server(const ServerOptions& options) {
     http.set_keep_alive_timeout(1);
     http.set_read_timeout(60, 0);
     http.set_write_timeout(60, 0);
+}
 
-    auto guard = [st](auto handler, bool needs_model) {
-        return [st, handler, needs_model](const httplib::Request& req, httplib::Response& res) {
-            ++st->http_requests;
-            if (!authorized(*st, req)) {
-                send_error(res, 401,
-                           "missing or wrong API key (send 'Authorization: Bearer <key>')");
-            } else if (needs_model && !st->ready) {
-                send_error(res, 503, "the model is still loading");
-            } else {
-                try {
-                    handler(req, res);
-                } catch (const Error& e) {
-                    send_error(res, 400, e.what());
-                } catch (const nlohmann::json::exception& e) {
-                    send_error(res, 400, std::string("invalid JSON: ") + e.what());
-                } catch (const std::exception& e) {
-                    send_error(res, 500, e.what());
-                }
-            }
-            if (res.status >= 400) ++st->http_errors;
-        };
-    };
-
-    http.Get("/health", [st](const httplib::Request&, httplib::Response& res) {
-        ++st->http_requests;
-        if (st->ready)
-            res.set_content(R"({"status":"ok"})", "application/json");
-        else {
-            res.status = 503;
-            res.set_content(R"({"status":"loading"})", "application/json");
-        }
-    });
+void register_routes(httplib::Server& http, const std::shared_ptr<ServerState>& st) {
+    using Req = const httplib::Request&;
+    using Res = httplib::Response&;
+    http.Get("/health", [st](Req, Res res) { handle_health(*st, res); });
     http.Get("/metrics", guard(
-                             [st](const httplib::Request&, httplib::Response& res) {
+                             st,
+                             [st](Req, Res res) {
                                  res.set_content(prometheus(*st), "text/plain; version=0.0.4");
                              },
                              false));
     http.Get("/v1/models", guard(
-                               [st](const httplib::Request&, httplib::Response& res) {
-                                   nlohmann::json m = {{"id", st->model_id},
-                                                       {"object", "model"},
-                                                       {"created", st->created},
-                                                       {"owned_by", "pangolin"}};
-                                   if (st->ready)
-                                       m["meta"] = {{"architecture", st->model->config().arch},
-                                                    {"n_ctx", st->engine->max_sequence()},
-                                                    {"n_vocab", st->model->config().n_vocab}};
-                                   res.set_content(
-                                       nlohmann::json{{"object", "list"}, {"data", {m}}}.dump(),
-                                       "application/json");
-                               },
-                               false));
+                               st, [st](Req, Res res) { handle_models(*st, res); }, false));
+    http.Post("/v1/chat/completions",
+              guard(
+                  st, [st](Req req, Res res) { handle_generation(*st, req, res, Endpoint::Chat); },
+                  true));
     http.Post(
-        "/v1/chat/completions",
-        guard([st](const httplib::Request& req,
-                   httplib::Response& res) { handle_generation(*st, req, res, Endpoint::Chat); },
-              true));
-    http.Post("/v1/completions", guard(
-                                     [st](const httplib::Request& req, httplib::Response& res) {
-                                         handle_generation(*st, req, res, Endpoint::Completion);
-                                     },
-                                     true));
-    http.Post(
-        "/tokenize",
+        "/v1/completions",
         guard(
-            [st](const httplib::Request& req, httplib::Response& res) {
-                const auto body = nlohmann::json::parse(req.body);
-                require(body.is_object() && body.contains("content") && body["content"].is_string(),
-                        "'content' must be a string");
-                const bool add_special = body.value("add_special", false);
-                const auto ids =
-                    st->tokenizer->encode(body["content"].get<std::string>(), add_special, true);
-                nlohmann::json out = {{"tokens", ids}};
-                if (body.value("with_pieces", false)) {
-                    out["tokens"] = nlohmann::json::array();
-                    for (int32_t id : ids)
-                        out["tokens"].push_back(
-                            {{"id", id}, {"piece", st->tokenizer->token_to_piece(id)}});
-                }
-                res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                                "application/json");
-            },
+            st, [st](Req req, Res res) { handle_generation(*st, req, res, Endpoint::Completion); },
             true));
-    http.Post(
-        "/detokenize",
-        guard(
-            [st](const httplib::Request& req, httplib::Response& res) {
-                const auto body = nlohmann::json::parse(req.body);
-                require(body.is_object() && body.contains("tokens") && body["tokens"].is_array(),
-                        "'tokens' must be a list of token ids");
-                std::vector<int32_t> ids;
-                for (const auto& t : body["tokens"]) {
-                    require(t.is_number_integer(), "'tokens' must be a list of token ids");
-                    ids.push_back(t.get<int32_t>());
-                }
-                const nlohmann::json out = {{"content", st->tokenizer->decode(ids)}};
-                res.set_content(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                                "application/json");
-            },
-            true));
-    http.set_error_handler([st](const httplib::Request& req, httplib::Response& res) {
+    http.Post("/tokenize",
+              guard(
+                  st, [st](Req req, Res res) { handle_tokenize(*st, req, res); }, true));
+    http.Post("/detokenize",
+              guard(
+                  st, [st](Req req, Res res) { handle_detokenize(*st, req, res); }, true));
+    http.set_error_handler([st](Req req, Res res) {
         if (!res.body.empty()) return;
         if (res.status == 404)
             send_error(res, 404, "no route " + req.method + " " + req.path);
@@ -292,15 +326,46 @@ int run_server(const ServerOptions& options) {
         else
             send_error(res, res.status, "HTTP error " + std::to_string(res.status));
     });
+}
 
-    int port = options.port;
-    if (port == 0) {
-        port = http.bind_to_any_port(options.host);  // an ephemeral port, reported below
+// The port it listens on (an ephemeral one for port 0).
+int bind_port(httplib::Server& http, const ServerOptions& options) {
+    if (options.port == 0) {
+        const int port = http.bind_to_any_port(options.host);
         require(port > 0, "cannot listen on ", options.host, " (no free port)");
-    } else {
-        require(http.bind_to_port(options.host, port), "cannot listen on ", options.host, ":", port,
-                " (address in use or not permitted)");
+        return port;
     }
+    require(http.bind_to_port(options.host, options.port), "cannot listen on ", options.host, ":",
+            options.port, " (address in use or not permitted)");
+    return options.port;
+}
+
+std::shared_ptr<ServerState> make_state(const ServerOptions& options) {
+    auto st = std::make_shared<ServerState>();
+    st->options = options;
+    st->created = int64_t(std::time(nullptr));
+    st->model_id = options.model_alias.empty()
+                       ? std::filesystem::path(options.model.path).filename().string()
+                       : options.model_alias;
+    if (st->model_id.empty()) st->model_id = options.model.path;
+    return st;
+}
+
+}  // namespace
+
+int run_server(const ServerOptions& options) {
+    auto st = make_state(options);
+
+    // Followers (MPI ranks other than 0) only load the model and follow rank 0's steps.
+    if (world_communicator()->distributed() && world_communicator()->rank() != 0) {
+        load(*st);
+        return 0;
+    }
+
+    httplib::Server http;
+    configure_http(http, options);
+    register_routes(http, st);
+    const int port = bind_port(http, options);
     g_server = &http;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 
 #include "model/model.h"
@@ -35,8 +36,25 @@ struct ServerState {
 // Set when the server begins to shut down: handlers stop waiting for generations.
 bool server_stopping();
 
-// {"error": {"message", "type", "code"}} with the status set.
-void send_error(httplib::Response& res, int status, const std::string& message);
+// A request that ends in an HTTP error other than 400 (which plain Errors become). The
+// route's handler wrapper answers it in that API's error shape.
+struct HttpError : std::runtime_error {
+    int status;
+    HttpError(int s, const std::string& message) : std::runtime_error(message), status(s) {}
+};
+
+// The error body each API's clients expect.
+enum class ErrorShape {
+    OpenAi,     // {"error": {"message", "type", "code"}}
+    Anthropic,  // {"type": "error", "error": {"type", "message"}}
+};
+
+// The error body with the status set.
+void send_error(httplib::Response& res, int status, const std::string& message,
+                ErrorShape shape = ErrorShape::OpenAi);
+
+// The request body as JSON; HttpError 400 when it is not.
+ojson parse_body(const httplib::Request& req);
 
 // POST /v1/chat/completions and /v1/completions.
 void handle_generation(ServerState& state, const httplib::Request& req, httplib::Response& res,

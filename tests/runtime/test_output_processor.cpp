@@ -1,13 +1,12 @@
-// The server's output pipeline on real token ids: streamed text, stop strings across tokens,
-// reasoning split, tool calls the model writes in its template's format, JSON constraint.
+// The output pipeline (server and chat) on real token ids: streamed text, stop strings across
+// tokens, reasoning split, tool calls the model writes in its template's format, JSON constraint.
 #include <gtest/gtest.h>
 
-#include "server/output.h"
+#include "runtime/output_processor.h"
 #include "support/fixtures.h"
 #include "text/tokenizer.h"
 
 using namespace pangolin;
-using namespace pangolin::server;
 using namespace pangolin::test;
 
 namespace {
@@ -35,7 +34,7 @@ OutputDelta run(OutputProcessor& out, const Tokenizer& tok, const std::string& t
 TEST(ServerOutput, ToolCallsInTheQwenFormatAreParsed) {
     PANGOLIN_REQUIRE_SHARED();
     const auto tok = qwen2_vocab();
-    OutputOptions o;
+    OutputProcessorOptions o;
     o.chat_template =
         read_file(shared_dir() / "fixtures" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja");
     o.tools = ojson::parse(
@@ -63,7 +62,7 @@ TEST(ServerOutput, ToolCallsInTheQwenFormatAreParsed) {
 TEST(ServerOutput, ReasoningSplitWhenThePromptOpensThink) {
     PANGOLIN_REQUIRE_SHARED();
     const auto tok = qwen2_vocab();
-    OutputOptions o;
+    OutputProcessorOptions o;
     o.prompt_text = "<｜User｜>2+2?<｜Assistant｜><think>\n";
     OutputProcessor out(*tok, o);
     const auto d = run(out, *tok, "Two plus two is four.\n</think>\n\nThe answer is 4.");
@@ -75,7 +74,7 @@ TEST(ServerOutput, ReasoningSplitWhenThePromptOpensThink) {
 TEST(ServerOutput, StopStringAcrossTokensIsNeverEmitted) {
     PANGOLIN_REQUIRE_SHARED();
     const auto tok = qwen2_vocab();
-    OutputOptions o;
+    OutputProcessorOptions o;
     o.chat = false;
     o.stop = {"upon a"};
     OutputProcessor out(*tok, o);
@@ -87,7 +86,7 @@ TEST(ServerOutput, StopStringAcrossTokensIsNeverEmitted) {
 TEST(ServerOutput, JsonConstraintMasksLogits) {
     PANGOLIN_REQUIRE_SHARED();
     const auto tok = qwen2_vocab();
-    OutputOptions o;
+    OutputProcessorOptions o;
     o.response_format = "json_object";
     OutputProcessor out(*tok, o);
     auto proc = out.logits_processor();
@@ -99,7 +98,7 @@ TEST(ServerOutput, JsonConstraintMasksLogits) {
                   letter = tok->encode("a", false, false)[0];
     EXPECT_EQ(logits[size_t(brace)], 0.0f);
     EXPECT_TRUE(std::isinf(logits[size_t(letter)]));
-    OutputOptions bad;
+    OutputProcessorOptions bad;
     bad.response_format = "json_schema";
     bad.json_schema = ojson::parse(R"({"type": "string", "pattern": "^a+$"})");
     EXPECT_THROW(OutputProcessor(*tok, bad), std::exception);

@@ -1,11 +1,11 @@
-#include "server/output.h"
+#include "runtime/output_processor.h"
 
 #include "core/error.h"
 #include "text/json_constraint.h"
 #include "text/reasoning.h"
 #include "text/tool_calls.h"
 
-namespace pangolin::server {
+namespace pangolin {
 
 namespace {
 
@@ -34,7 +34,7 @@ json forced_tool_schema(const ojson& tools, const ToolChoice& choice) {
     return {{"type", "array"}, {"minItems", 1}, {"items", {{"anyOf", any}}}};
 }
 
-bool forced_tools(const OutputOptions& o) {
+bool forced_tools(const OutputProcessorOptions& o) {
     return o.chat && !o.tools.is_null() &&
            (o.tool_choice.mode == ToolChoice::Mode::Required ||
             o.tool_choice.mode == ToolChoice::Mode::Named);
@@ -67,7 +67,7 @@ struct OutputProcessor::Parsers {
     std::shared_ptr<ConstraintState> constraint;
 };
 
-OutputProcessor::OutputProcessor(const Tokenizer& tokenizer, const OutputOptions& options)
+OutputProcessor::OutputProcessor(const Tokenizer& tokenizer, const OutputProcessorOptions& options)
     : tokenizer_(tokenizer),
       options_(options),
       decoder_(tokenizer),
@@ -212,4 +212,4 @@ OutputDelta OutputProcessor::finish() {
     return route(rest, true);
 }
 
-}  // namespace pangolin::server
+}  // namespace pangolin

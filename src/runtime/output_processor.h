@@ -1,7 +1,7 @@
-// What one choice's generated tokens become: text (streamed without broken UTF-8 and
+// What one sequence's generated tokens become: text (streamed without broken UTF-8 and
 // without stop strings), split into reasoning and answer for thinking models, with tool calls
 // parsed out, and — for response_format / forced tool calls — the logits constraint that
-// keeps the output valid JSON.
+// keeps the output valid JSON. Used by the server (every choice of every API) and `chat`.
 #pragma once
 
 #include <functional>
@@ -10,13 +10,19 @@
 #include <string>
 #include <vector>
 
-#include "server/openai_request.h"
-#include "server/stop_matcher.h"
+#include "runtime/stop_matcher.h"
 #include "text/tokenizer.h"
 
-namespace pangolin::server {
+namespace pangolin {
 
-struct OutputOptions {
+using ojson = nlohmann::ordered_json;
+
+struct ToolChoice {
+    enum class Mode { Auto, None, Required, Named } mode = Mode::Auto;
+    std::string name;  // Named
+};
+
+struct OutputProcessorOptions {
     std::vector<std::string> stop;
     bool chat = true;
     std::string prompt_text;  // rendered prompt (reasoning detection: does it open <think>?)
@@ -42,7 +48,7 @@ struct OutputResult {
 
 class OutputProcessor {
   public:
-    OutputProcessor(const Tokenizer& tokenizer, const OutputOptions& options);
+    OutputProcessor(const Tokenizer& tokenizer, const OutputProcessorOptions& options);
     ~OutputProcessor();
 
     OutputDelta push(int32_t token);
@@ -60,7 +66,7 @@ class OutputProcessor {
     OutputDelta route(const std::string& text, bool final);
 
     const Tokenizer& tokenizer_;
-    OutputOptions options_;
+    OutputProcessorOptions options_;
     StreamDecoder decoder_;
     StopMatcher stop_;
     OutputResult result_;
@@ -68,4 +74,4 @@ class OutputProcessor {
     std::unique_ptr<Parsers> parsers_;
 };
 
-}  // namespace pangolin::server
+}  // namespace pangolin

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pangolin::server {
+namespace pangolin {
 
 class StopMatcher {
   public:
@@ -24,4 +24,4 @@ class StopMatcher {
     bool stopped_ = false;
 };
 
-}  // namespace pangolin::server
+}  // namespace pangolin

@@ -1,8 +1,8 @@
-#include "server/stop_matcher.h"
+#include "runtime/stop_matcher.h"
 
 #include <algorithm>
 
-namespace pangolin::server {
+namespace pangolin {
 
 std::string StopMatcher::push(std::string_view text) {
     if (stopped_) return "";
@@ -34,4 +34,4 @@ std::string StopMatcher::flush() {
     return stopped_ ? "" : out;
 }
 
-}  // namespace pangolin::server
+}  // namespace pangolin
