@@ -210,16 +210,18 @@ void DecoderModel::compute(const Batch& batch, KvCache& cache, float* logits) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
         (comm_->stats().seconds - comm_before);
 
-    // Final norm and output head, only for the rows whose logits are wanted.
+    // Final norm and output head, only for the rows whose logits are wanted; the normed
+    // rows themselves when the batch asks for hidden states.
     const int64_t n_out = int64_t(batch.n_logits());
     if (n_out == 0 || !logits) return;
-    float* h = ctx.scratch(n_out * c.n_embd);
+    float* h = batch.hidden ? logits : ctx.scratch(n_out * c.n_embd);
     for (int64_t i = 0, r = 0; i < n; ++i) {
         if (!batch.want_logits[size_t(i)]) continue;
         rms_norm(ctx.x + i * c.n_embd, c.n_embd, output_norm_.data(), c.n_embd, 1, c.norm_eps,
                  h + r * c.n_embd, c.n_embd);
         ++r;
     }
+    if (batch.hidden) return;
     matmul(output_, h, c.n_embd, n_out, logits, c.n_vocab, *pool_);
 }
 

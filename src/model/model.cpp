@@ -17,6 +17,7 @@ void Batch::clear() {
     seq.clear();
     want_logits.clear();
     prompt.clear();
+    hidden = false;
 }
 
 Model::Model(std::unique_ptr<ModelSource> source, ModelConfig config, const LoadOptions& options)

@@ -24,6 +24,9 @@ struct Batch {
     std::vector<SequenceKv*> seq;
     std::vector<uint8_t> want_logits;  // 1: return this token's logits
     std::vector<uint8_t> prompt;       // 1: a prompt token being prefilled (0: a decode step)
+    // Instead of logits, forward writes the final hidden state after the output norm,
+    // [n_logits(), n_embd], for the tokens with want_logits (embeddings).
+    bool hidden = false;
 
     // `is_prompt` only selects how some attention variants are evaluated (MLA: expanded for
     // prompt tokens, absorbed for decode steps); a token's role, never the batch around it,
@@ -79,7 +82,8 @@ class Model {
     virtual KvCacheShape kv_shape(int64_t n_ctx) const;
 
     // Evaluates the batch, appending K/V to each sequence's cache and advancing its
-    // n_tokens. Writes logits [batch.n_logits(), n_vocab] for tokens with want_logits.
+    // n_tokens. Writes logits [batch.n_logits(), n_vocab] for tokens with want_logits
+    // (normed hidden states [batch.n_logits(), n_embd] when batch.hidden).
     // In a distributed model only rank 0 calls forward; the other ranks run follow().
     virtual void forward(const Batch& batch, KvCache& cache, float* logits) = 0;
 
