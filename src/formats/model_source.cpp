@@ -55,7 +55,12 @@ ModelConfig ModelSource::read_config() const {
 }
 
 const TensorView* ModelSource::find(const std::string& name) const {
-    return gguf_ ? gguf_->find_tensor(name) : safetensors_->find(name);
+    if (gguf_) return gguf_->find_tensor(name);
+    if (const TensorView* t = safetensors_->find(name)) return t;
+    // Checkpoints saved from the base model class carry no "model." prefix
+    // (Qwen3-Embedding: "layers.0.self_attn.q_proj.weight", "embed_tokens.weight").
+    if (name.rfind("model.", 0) == 0) return safetensors_->find(name.substr(6));
+    return nullptr;
 }
 
 std::vector<const TensorView*> ModelSource::tensors() const {

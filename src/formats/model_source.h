@@ -31,6 +31,7 @@ class ModelSource {
     // complete it; see model/registry.h).
     ModelConfig read_config() const;
 
+    // A tensor by its stored name; in HF folders "model.X" is also found as "X".
     const TensorView* find(const std::string& name) const;
     std::vector<const TensorView*> tensors() const;
     size_t tensor_bytes() const;
