@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include "core/error.h"
@@ -53,6 +54,8 @@ struct Engine::Sequence {
     TokenHistory history;
     Clock::time_point submitted, last_token;
     bool finished = false;
+    std::shared_ptr<EmbeddingRequest> embed;  // set for an embedding
+    std::vector<double> pooled;               // its running sum (mean) or last row
 
     bool prefilling() const { return kv.n_tokens < n_prompt; }
 };
@@ -119,9 +122,32 @@ uint64_t Engine::submit(std::shared_ptr<GenerationRequest> request) {
     s->req = std::move(request);
     s->tokens = s->req->prompt;
     s->n_prompt = n_prompt;
-    s->submitted = Clock::now();
     s->sampler = std::make_unique<Sampler>(s->req->sampling);
     s->history.add_prompt(s->tokens);
+    return enqueue(std::move(s));
+}
+
+uint64_t Engine::submit(std::shared_ptr<EmbeddingRequest> request) {
+    require(request != nullptr, "no request");
+    require(!request->prompt.empty(), "the input is empty");
+    const int64_t n_vocab = model_.config().n_vocab;
+    for (int32_t t : request->prompt)
+        require(t >= 0 && t < n_vocab, "token id ", t, " is outside the vocabulary (0 to ",
+                n_vocab - 1, ")");
+    const int64_t n_prompt = int64_t(request->prompt.size());
+    require(n_prompt <= max_sequence_, "the input (", n_prompt,
+            " tokens) is longer than the context of ", max_sequence_, " tokens");
+    auto s = std::make_unique<Sequence>();
+    s->req = std::make_shared<GenerationRequest>();
+    s->req->max_tokens = 0;
+    s->embed = std::move(request);
+    s->tokens = s->embed->prompt;
+    s->n_prompt = n_prompt;
+    return enqueue(std::move(s));
+}
+
+uint64_t Engine::enqueue(std::unique_ptr<Sequence> s) {
+    s->submitted = Clock::now();
     uint64_t id;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -161,7 +187,15 @@ void Engine::finish(Sequence& s, FinishReason reason, const std::string& error) 
     r.prompt_tokens = s.n_prompt;
     r.cached_tokens = s.n_cached;
     r.generated_tokens = s.n_generated;
-    if (s.req->on_finish) {
+    if (s.embed) {
+        std::vector<float> e;
+        if (reason == FinishReason::Stop) e.assign(s.pooled.begin(), s.pooled.end());
+        try {
+            if (s.embed->on_done) s.embed->on_done(e, r);
+        } catch (const std::exception& ex) {
+            log_info("request ", s.id, ": embedding callback failed: ", ex.what());
+        }
+    } else if (s.req->on_finish) {
         try {
             s.req->on_finish(r);
         } catch (const std::exception& e) {
@@ -198,7 +232,9 @@ void Engine::admit() {
 
     while (!waiting_.empty() && int64_t(running_.size()) < options_.max_running) {
         Sequence& s = *waiting_.front();
-        if (options_.prefix_cache) {
+        // mean pooling needs every prompt token's hidden state: nothing comes from the cache
+        const bool mean = s.embed && s.embed->pooling == Pooling::Mean;
+        if (options_.prefix_cache && !mean) {
             s.n_cached = prefix_.attach(s.tokens, s.kv);
             // at least the last prompt token is recomputed: its logits start generation
             if (s.n_cached >= s.n_prompt) s.kv.n_tokens = s.n_cached = s.n_prompt - 1;
@@ -242,6 +278,7 @@ bool Engine::step() {
         metrics_.waiting = int64_t(waiting_.size() + incoming_.size());
     }
     if (running_.empty()) return false;
+    step_embeddings();
 
     // Decode tokens first (one per decoding sequence), then prompt chunks within the budget.
     batch_.clear();
@@ -257,7 +294,7 @@ bool Engine::step() {
     };
     for (auto& sp : running_) {
         Sequence& s = *sp;
-        if (s.prefilling()) continue;
+        if (s.prefilling() || s.embed) continue;
         batch_.add(s.tokens.back(), int32_t(s.kv.n_tokens), &s.kv, true);
         plan_blocks(s, s.kv.n_tokens + 1);
         rows.push_back(&s);
@@ -265,7 +302,7 @@ bool Engine::step() {
     }
     for (auto& sp : running_) {
         Sequence& s = *sp;
-        if (!s.prefilling() || budget <= 0) continue;
+        if (!s.prefilling() || s.embed || budget <= 0) continue;
         const int64_t n = std::min(budget, s.n_prompt - s.kv.n_tokens);
         for (int64_t i = 0; i < n; ++i) {
             const int64_t pos = s.kv.n_tokens + i;
@@ -347,6 +384,68 @@ bool Engine::step() {
         metrics_.kv_usage = double(cache_.used_blocks()) / double(cache_.shape().n_blocks);
     }
     return true;
+}
+
+// One forward pass over the next prompt chunks of the running embeddings, returning hidden
+// states instead of logits; a finished prompt's pooled vector is normalized and delivered.
+void Engine::step_embeddings() {
+    Batch batch;
+    batch.hidden = true;
+    struct Rows {
+        Sequence* s;
+        int64_t first, n;  // batch rows holding hidden states of this sequence
+        bool done;
+    };
+    std::vector<Rows> seqs;
+    int64_t budget = options_.max_batch_tokens, new_blocks = 0, n_rows = 0;
+    for (auto& sp : running_) {
+        Sequence& s = *sp;
+        if (!s.embed || s.finished || budget <= 0) continue;
+        const bool mean = s.embed->pooling == Pooling::Mean;
+        const int64_t n = std::min(budget, s.n_prompt - s.kv.n_tokens);
+        Rows r{&s, n_rows, 0, s.kv.n_tokens + n == s.n_prompt};
+        for (int64_t i = 0; i < n; ++i) {
+            const int64_t pos = s.kv.n_tokens + i;
+            const bool want = mean || pos == s.n_prompt - 1;
+            batch.add(s.tokens[size_t(pos)], int32_t(pos), &s.kv, want, /*is_prompt=*/true);
+            r.n += want ? 1 : 0;
+        }
+        new_blocks +=
+            std::max<int64_t>(0, blocks_for(s.kv.n_tokens + n) - int64_t(s.kv.blocks.size()));
+        n_rows += r.n;
+        budget -= n;
+        seqs.push_back(r);
+    }
+    if (seqs.empty()) return;
+    const int64_t n_embd = model_.config().n_embd;
+    hidden_.resize(size_t(n_rows * n_embd));
+    try {
+        if (options_.prefix_cache) prefix_.make_room(new_blocks + int64_t(seqs.size()));
+        model_.forward(batch, cache_, hidden_.data());
+    } catch (const std::exception& e) {
+        for (auto& r : seqs) finish(*r.s, FinishReason::Error, e.what());
+        return;
+    }
+    for (auto& r : seqs) {
+        Sequence& s = *r.s;
+        s.pooled.resize(size_t(n_embd), 0.0);
+        for (int64_t k = 0; k < r.n; ++k) {
+            const float* h = hidden_.data() + (r.first + k) * n_embd;
+            for (int64_t j = 0; j < n_embd; ++j)
+                s.pooled[size_t(j)] =
+                    s.embed->pooling == Pooling::Mean ? s.pooled[size_t(j)] + h[j] : h[j];
+        }
+        if (!r.done) continue;
+        double norm = 0;
+        for (double& v : s.pooled) {
+            if (s.embed->pooling == Pooling::Mean) v /= double(s.n_prompt);
+            norm += v * v;
+        }
+        norm = std::sqrt(norm);
+        if (norm > 0)
+            for (double& v : s.pooled) v /= norm;
+        finish(s, FinishReason::Stop);
+    }
 }
 
 void Engine::loop() {

@@ -59,6 +59,19 @@ struct GenerationRequest {
     std::function<void(const RequestResult&)> on_finish;
 };
 
+// How an embedding is pooled from the prompt's final hidden states (after the output
+// norm): the mean over all tokens, or the last token's (Qwen3-Embedding and other
+// decoder-only embedders: only the last token has seen the whole text).
+enum class Pooling { Mean, Last };
+
+struct EmbeddingRequest {
+    std::vector<int32_t> prompt;
+    Pooling pooling = Pooling::Last;
+    // Called once, on the engine thread: the pooled embedding, L2-normalized, [n_embd]
+    // (empty unless result.reason is Stop).
+    std::function<void(const std::vector<float>& embedding, const RequestResult& result)> on_done;
+};
+
 struct EngineOptions {
     int64_t n_ctx = 4096;      // KV-cache capacity in tokens, shared by all sequences
     int64_t max_sequence = 0;  // longest single sequence (0: the model's training context, ≤ n_ctx)
@@ -100,6 +113,9 @@ class Engine {
     // max_tokens beyond the sequence limit — the message gives the numbers, token ids out of
     // range). Returns 0 when the waiting queue is full, else the request id.
     uint64_t submit(std::shared_ptr<GenerationRequest> request);
+    // The same for an embedding: its prompt is evaluated in batches beside the other
+    // sequences (same slots, KV cache, prefix cache for last-token pooling) and pooled.
+    uint64_t submit(std::shared_ptr<EmbeddingRequest> request);
     // Thread-safe; the sequence is freed at the next step.
     void cancel(uint64_t id);
 
@@ -115,6 +131,8 @@ class Engine {
     bool step();  // false when idle
     void admit();
     void finish(Sequence& s, FinishReason reason, const std::string& error = "");
+    uint64_t enqueue(std::unique_ptr<Sequence> s);
+    void step_embeddings();
     int64_t blocks_for(int64_t tokens) const;
 
     Model& model_;
@@ -123,7 +141,7 @@ class Engine {
     KvCache cache_;
     PrefixCache prefix_;
     Batch batch_;
-    std::vector<float> logits_;
+    std::vector<float> logits_, hidden_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;

@@ -54,6 +54,7 @@ class OutputProcessor {
     OutputDelta push(int32_t token);
     OutputDelta finish();
     bool stopped() const { return stop_.stopped(); }
+    const std::string& stop_string() const { return stop_.matched(); }
     bool has_tool_calls() const { return !result_.tool_calls.empty(); }
     const OutputResult& result() const { return result_; }
 

@@ -17,10 +17,13 @@ class StopMatcher {
     // The text still held back (generation ended without a stop string).
     std::string flush();
     bool stopped() const { return stopped_; }
+    // The stop string that ended the text (the earliest one; "" before).
+    const std::string& matched() const { return matched_; }
 
   private:
     std::vector<std::string> stops_;
     std::string held_;
+    std::string matched_;
     bool stopped_ = false;
 };
 
