@@ -1,5 +1,5 @@
 // pangolin serve -m MODEL [--host 127.0.0.1] [--port 8080] [--api-key KEY | --api-key-file F]
-//                [--parallel N] [--ctx-size N] [--model-alias NAME]
+//                [--parallel N] [--ctx-size N] [--model-alias NAME] [--pooling mean|last]
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +33,9 @@ Runner add_serve(CLI::App& app) {
     app.add_option("--max-body", o->max_body_bytes, "Largest request body in bytes");
     app.add_option("--max-waiting", o->max_waiting,
                    "Queued requests beyond which the server answers 503");
+    app.add_option("--pooling", o->pooling,
+                   "Embeddings: mean or last token (default: the model's metadata, else last)")
+        ->check(CLI::IsMember({"mean", "last"}));
     return [o, key_file]() {
         if (!key_file->empty()) {
             std::ifstream in(*key_file);

@@ -200,13 +200,17 @@ void submit_choices(Job& job, const std::string& id_prefix) {
     job.created = int64_t(std::time(nullptr));
 }
 
+void check_model(const ServerState& st, const std::string& model) {
+    if (!model.empty() && model != st.model_id)
+        throw HttpError(
+            404, "model '" + model + "' is not served here (available: '" + st.model_id + "')");
+}
+
 std::shared_ptr<Job> start_job(ServerState& st, RequestParams params,
                                const std::string& id_prefix) {
     auto job = std::make_shared<Job>(st);
     job->p = std::move(params);
-    if (!job->p.model.empty() && job->p.model != st.model_id)
-        throw HttpError(404, "model '" + job->p.model + "' is not served here (available: '" +
-                                 st.model_id + "')");
+    check_model(st, job->p.model);
     job->chat = job->p.endpoint == Endpoint::Chat;
     build_prompt(*job);
     submit_choices(*job, id_prefix);

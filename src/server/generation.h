@@ -69,7 +69,9 @@ int64_t max_new_tokens(const Job& job);
 // Creates each choice's output processor and submits its engine request. HttpError 503
 // when the waiting queue is full (nothing stays submitted then).
 void submit_choices(Job& job, const std::string& id_prefix);
-// Parses, checks the model name, builds the prompt and submits: what every generation
+// HttpError 404 unless `model` is "" or the served model's id.
+void check_model(const ServerState& st, const std::string& model);
+// Checks the model name, builds the prompt and submits: what every generation
 // route does before it answers.
 std::shared_ptr<Job> start_job(ServerState& st, RequestParams params, const std::string& id_prefix);
 

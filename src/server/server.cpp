@@ -142,6 +142,9 @@ void load(ServerState& st) {
             ChatTemplate check(
                 st.chat_template);  // a syntax error stops the server here, with its line
         }
+        st.pooling = st.options.pooling == "mean"   ? Pooling::Mean
+                     : st.options.pooling == "last" ? Pooling::Last
+                                                    : default_pooling(st.model->source());
         EngineOptions eo;
         const int64_t train =
             st.model->config().n_ctx_train > 0 ? st.model->config().n_ctx_train : 4096;
@@ -202,7 +205,10 @@ Handler guard(const std::shared_ptr<ServerState>& st, Handler handler, bool need
     return [st, handler, needs_model, shape](const httplib::Request& req, httplib::Response& res) {
         ++st->http_requests;
         if (!authorized(*st, req)) {
-            send_error(res, 401, "missing or wrong API key (send 'Authorization: Bearer <key>')",
+            send_error(res, 401,
+                       shape == ErrorShape::Anthropic
+                           ? "missing or wrong API key (send 'x-api-key: <key>')"
+                           : "missing or wrong API key (send 'Authorization: Bearer <key>')",
                        shape);
         } else if (needs_model && !st->ready) {
             send_error(res, 503, "the model is still loading", shape);
@@ -309,6 +315,28 @@ void register_routes(httplib::Server& http, const std::shared_ptr<ServerState>& 
         guard(
             st, [st](Req req, Res res) { handle_generation(*st, req, res, Endpoint::Completion); },
             true));
+    http.Post("/v1/responses",
+              guard(
+                  st, [st](Req req, Res res) { handle_responses(*st, req, res); }, true));
+    http.Post("/v1/messages", guard(
+                                  st, [st](Req req, Res res) { handle_messages(*st, req, res); },
+                                  true, ErrorShape::Anthropic));
+    http.Post("/v1/messages/count_tokens",
+              guard(
+                  st, [st](Req req, Res res) { handle_count_tokens(*st, req, res); }, true,
+                  ErrorShape::Anthropic));
+    http.Post("/v1/embeddings",
+              guard(
+                  st, [st](Req req, Res res) { handle_embeddings(*st, req, res); }, true));
+    // the chat page: public (its API calls carry the key)
+    http.Get("/", [st](Req, Res res) {
+        ++st->http_requests;
+        serve_static("/", res);
+    });
+    http.Get("/index.html", [st](Req req, Res res) {
+        ++st->http_requests;
+        serve_static(req.path, res);
+    });
     http.Post("/tokenize",
               guard(
                   st, [st](Req req, Res res) { handle_tokenize(*st, req, res); }, true));

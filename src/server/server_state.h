@@ -27,6 +27,7 @@ struct ServerState {
     std::unique_ptr<Tokenizer> tokenizer;
     std::unique_ptr<Engine> engine;
     std::string chat_template;
+    Pooling pooling = Pooling::Last;  // of embeddings
     int64_t created = 0;
     std::atomic<uint64_t> next_id{1};
     // HTTP-level counters for /metrics
@@ -59,5 +60,17 @@ ojson parse_body(const httplib::Request& req);
 // POST /v1/chat/completions and /v1/completions.
 void handle_generation(ServerState& state, const httplib::Request& req, httplib::Response& res,
                        Endpoint endpoint);
+// POST /v1/responses (OpenAI Responses API, stateless).
+void handle_responses(ServerState& st, const httplib::Request& req, httplib::Response& res);
+// POST /v1/messages and /v1/messages/count_tokens (Anthropic Messages API).
+void handle_messages(ServerState& st, const httplib::Request& req, httplib::Response& res);
+void handle_count_tokens(ServerState& st, const httplib::Request& req, httplib::Response& res);
+// POST /v1/embeddings.
+void handle_embeddings(ServerState& st, const httplib::Request& req, httplib::Response& res);
+// The pooling a model's metadata asks for (GGUF <arch>.pooling_type, a sentence-transformers
+// 1_Pooling/config.json beside a HF checkpoint); last-token pooling otherwise.
+Pooling default_pooling(const ModelSource& source);
+// GET / and the chat page's other files (compiled into the binary); false for other paths.
+bool serve_static(const std::string& path, httplib::Response& res);
 
 }  // namespace pangolin::server
