@@ -3,11 +3,15 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 
 export const BINARY = process.env.PANGOLIN_BINARY ?? path.resolve('../../build/pangolin');
 export const SHARED = process.env.PANGOLIN_SHARED ?? path.resolve('../../../shared');
 export const E2E_MODEL = path.join(SHARED, 'fixtures/e2e/tiny-r1-distill-qwen2-q8_0.gguf');
 export const MOE_MODEL = path.join(SHARED, 'fixtures/models/qwen3moe/model-q8_0.gguf');
+// The demo model: a small real Llama that writes English (King James Bible).
+export const KJV_MODEL = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../models/kjv-demo-q8_0.gguf');
+export const TEMPLATES = path.join(SHARED, 'fixtures/templates');
 
 export async function startServer(model, extraArgs = [], { apiKey } = {}) {
   const args = ['serve', '-m', model, '--port', '0', '-t', '2', ...extraArgs];
@@ -30,9 +34,12 @@ export async function startServer(model, extraArgs = [], { apiKey } = {}) {
     await new Promise((r) => setTimeout(r, 100));
   }
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: apiKey ?? 'none', maxRetries: 0, timeout: 120000 });
+  // the official Anthropic client: POST {url}/v1/messages with 'x-api-key'
+  const anthropic = new Anthropic({ baseURL: url, apiKey: apiKey ?? 'none', maxRetries: 0, timeout: 120000 });
   return {
     url,
     client,
+    anthropic,
     proc,
     stderr: () => stderr,
     async stop() {
@@ -63,4 +70,17 @@ export async function collectChat(stream) {
     }
   }
   return out;
+}
+
+// POST a JSON body (or raw text) to the server; returns {status, body} with body parsed when JSON.
+export async function post(url, route, body, headers = {}) {
+  const res = await fetch(`${url}${route}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, body: json, text };
 }
