@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libpcre2-dev libsentencepiece-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenmpi-dev openmpi-bin
+  chromium
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -25,7 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# The server tests' npm packages (the official openai client), from the lock file.
+# The server tests' npm packages (the official openai and Anthropic clients, playwright-core
+# driving Debian's chromium for the chat page), from the lock file.
 if [ ! -d tests/server/node_modules ] || [ tests/server/package-lock.json -nt tests/server/node_modules ]; then
   (cd tests/server && npm ci --no-audit --no-fund --loglevel=error) >&2
 fi
