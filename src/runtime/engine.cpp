@@ -25,6 +25,12 @@ void observe(const std::vector<double>& buckets, std::vector<int64_t>& counts, d
     sum += v;
     ++n;
 }
+
+void check_tokens(const std::vector<int32_t>& tokens, int64_t n_vocab) {
+    for (int32_t t : tokens)
+        require(t >= 0 && t < n_vocab, "token id ", t, " is outside the vocabulary (0 to ",
+                n_vocab - 1, ")");
+}
 }  // namespace
 
 const char* finish_reason_name(FinishReason r) {
@@ -108,10 +114,7 @@ int64_t Engine::blocks_for(int64_t tokens) const {
 uint64_t Engine::submit(std::shared_ptr<GenerationRequest> request) {
     require(request != nullptr, "no request");
     require(!request->prompt.empty(), "the prompt is empty");
-    const int64_t n_vocab = model_.config().n_vocab;
-    for (int32_t t : request->prompt)
-        require(t >= 0 && t < n_vocab, "token id ", t, " is outside the vocabulary (0 to ",
-                n_vocab - 1, ")");
+    check_tokens(request->prompt, model_.config().n_vocab);
     require(request->max_tokens >= 1, "max_tokens must be at least 1, got ", request->max_tokens);
     const int64_t n_prompt = int64_t(request->prompt.size());
     require(n_prompt + request->max_tokens <= max_sequence_, "the prompt (", n_prompt,
@@ -130,10 +133,7 @@ uint64_t Engine::submit(std::shared_ptr<GenerationRequest> request) {
 uint64_t Engine::submit(std::shared_ptr<EmbeddingRequest> request) {
     require(request != nullptr, "no request");
     require(!request->prompt.empty(), "the input is empty");
-    const int64_t n_vocab = model_.config().n_vocab;
-    for (int32_t t : request->prompt)
-        require(t >= 0 && t < n_vocab, "token id ", t, " is outside the vocabulary (0 to ",
-                n_vocab - 1, ")");
+    check_tokens(request->prompt, model_.config().n_vocab);
     const int64_t n_prompt = int64_t(request->prompt.size());
     require(n_prompt <= max_sequence_, "the input (", n_prompt,
             " tokens) is longer than the context of ", max_sequence_, " tokens");

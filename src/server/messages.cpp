@@ -37,34 +37,49 @@ std::string string_field(const ojson& b, const char* key, const std::string& whe
     return b[key];
 }
 
+// Text blocks joined by newlines.
+struct JoinedText {
+    std::string text;
+    bool any = false;
+    void add(const std::string& piece) {
+        if (any) text += "\n";
+        text += piece;
+        any = true;
+    }
+};
+
+// Calls fn(block, where, type) for each block of a message's content list.
+template <typename Fn>
+void for_each_block(const ojson& content, const std::string& where, Fn fn) {
+    for (size_t i = 0; i < content.size(); ++i) {
+        const std::string bw = where + ".content[" + std::to_string(i) + "]";
+        fn(content[i], bw, block_type(content[i], bw));
+    }
+}
+
 void add_user_turn(const ojson& content, const std::string& where, ojson& messages) {
     if (content.is_string()) {
         messages.push_back({{"role", "user"}, {"content", content}});
         return;
     }
-    std::string text;
-    bool has_text = false;
-    for (size_t i = 0; i < content.size(); ++i) {
-        const ojson& b = content[i];
-        const std::string bw = where + ".content[" + std::to_string(i) + "]";
-        const std::string type = block_type(b, bw);
-        if (type == "text") {
-            if (has_text) text += "\n";
-            text += string_field(b, "text", bw);
-            has_text = true;
-        } else if (type == "tool_result") {
-            const std::string id = string_field(b, "tool_use_id", bw);
-            const std::string out = b.contains("content") && !b["content"].is_null()
-                                        ? result_text(b["content"], bw)
-                                        : std::string();
-            messages.push_back({{"role", "tool"}, {"tool_call_id", id}, {"content", out}});
-        } else if (type == "image" || type == "document") {
-            fail(bw, ": '", type, "' blocks are not supported (this model reads text only)");
-        } else {
-            fail(bw, ": block type '", type, "' is not supported in a user message");
-        }
-    }
-    if (has_text) messages.push_back({{"role", "user"}, {"content", text}});
+    JoinedText text;
+    for_each_block(
+        content, where, [&](const ojson& b, const std::string& bw, const std::string& type) {
+            if (type == "text") {
+                text.add(string_field(b, "text", bw));
+            } else if (type == "tool_result") {
+                const std::string id = string_field(b, "tool_use_id", bw);
+                const std::string out = b.contains("content") && !b["content"].is_null()
+                                            ? result_text(b["content"], bw)
+                                            : std::string();
+                messages.push_back({{"role", "tool"}, {"tool_call_id", id}, {"content", out}});
+            } else if (type == "image" || type == "document") {
+                fail(bw, ": '", type, "' blocks are not supported (this model reads text only)");
+            } else {
+                fail(bw, ": block type '", type, "' is not supported in a user message");
+            }
+        });
+    if (text.any) messages.push_back({{"role", "user"}, {"content", text.text}});
 }
 
 void add_assistant_turn(const ojson& content, const std::string& where, ojson& messages) {
@@ -74,33 +89,30 @@ void add_assistant_turn(const ojson& content, const std::string& where, ojson& m
         messages.push_back(std::move(m));
         return;
     }
-    std::string text, thinking;
-    bool has_text = false;
+    JoinedText text;
+    std::string thinking;
     ojson calls = ojson::array();
-    for (size_t i = 0; i < content.size(); ++i) {
-        const ojson& b = content[i];
-        const std::string bw = where + ".content[" + std::to_string(i) + "]";
-        const std::string type = block_type(b, bw);
-        if (type == "text") {
-            if (has_text) text += "\n";
-            text += string_field(b, "text", bw);
-            has_text = true;
-        } else if (type == "thinking") {
-            thinking += string_field(b, "thinking", bw);
-        } else if (type == "redacted_thinking") {
-            // opaque: nothing this model can read
-        } else if (type == "tool_use") {
-            require(b.contains("input") && b["input"].is_object(), bw, ".input must be an object");
-            calls.push_back(
-                {{"id", string_field(b, "id", bw)},
-                 {"type", "function"},
-                 {"function",
-                  {{"name", string_field(b, "name", bw)}, {"arguments", b["input"].dump()}}}});
-        } else {
-            fail(bw, ": block type '", type, "' is not supported in an assistant message");
-        }
-    }
-    m["content"] = has_text || calls.empty() ? ojson(text) : ojson(nullptr);
+    for_each_block(
+        content, where, [&](const ojson& b, const std::string& bw, const std::string& type) {
+            if (type == "text") {
+                text.add(string_field(b, "text", bw));
+            } else if (type == "thinking") {
+                thinking += string_field(b, "thinking", bw);
+            } else if (type == "redacted_thinking") {
+                // opaque: nothing this model can read
+            } else if (type == "tool_use") {
+                require(b.contains("input") && b["input"].is_object(), bw,
+                        ".input must be an object");
+                calls.push_back(
+                    {{"id", string_field(b, "id", bw)},
+                     {"type", "function"},
+                     {"function",
+                      {{"name", string_field(b, "name", bw)}, {"arguments", b["input"].dump()}}}});
+            } else {
+                fail(bw, ": block type '", type, "' is not supported in an assistant message");
+            }
+        });
+    m["content"] = text.any || calls.empty() ? ojson(text.text) : ojson(nullptr);
     if (!calls.empty()) m["tool_calls"] = calls;
     if (!thinking.empty()) m["reasoning_content"] = thinking;
     messages.push_back(std::move(m));
@@ -145,12 +157,8 @@ void parse_conversation(const ojson& body, RequestParams& p) {
 
 void parse_tools(const ojson& body, RequestParams& p) {
     if (const ojson* v = field(body, "tools")) {
-        require(v->is_array(), "'tools' must be a list");
-        ojson tools = ojson::array();
-        for (size_t i = 0; i < v->size(); ++i) {
-            const ojson& t = (*v)[i];
-            const std::string where = "tools[" + std::to_string(i) + "]";
-            require(t.is_object(), where, " must be an object");
+        // {"name", "description", "input_schema"} (client tools; server tools have a type)
+        p.tools = convert_tools(*v, [](const ojson& t, const std::string& where) {
             const std::string type = t.value("type", "custom");
             require(type == "custom", where, ": only client tools are supported, got type '", type,
                     "'");
@@ -159,9 +167,8 @@ void parse_tools(const ojson& body, RequestParams& p) {
             const ojson* schema = field(t, "input_schema");
             require(schema && schema->is_object(), where, ".input_schema must be an object");
             fn["parameters"] = *schema;
-            tools.push_back({{"type", "function"}, {"function", fn}});
-        }
-        if (!tools.empty()) p.tools = tools;
+            return fn;
+        });
     }
     const ojson* v = field(body, "tool_choice");
     if (!v) return;

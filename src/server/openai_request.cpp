@@ -167,15 +167,7 @@ void parse_tools(const ojson& body, RequestParams& p) {
     const auto* v = field(body, "tool_choice");
     if (!v) return;
     if (v->is_string()) {
-        const std::string s = *v;
-        if (s == "auto")
-            p.tool_choice.mode = ToolChoice::Mode::Auto;
-        else if (s == "none")
-            p.tool_choice.mode = ToolChoice::Mode::None;
-        else if (s == "required")
-            p.tool_choice.mode = ToolChoice::Mode::Required;
-        else
-            fail("'tool_choice' must be 'auto', 'none', 'required' or a named function");
+        parse_tool_choice_mode(*v, p.tool_choice);
     } else {
         require(v->is_object() && v->contains("function") && (*v)["function"].is_object() &&
                     (*v)["function"].contains("name") && (*v)["function"]["name"].is_string(),
@@ -188,6 +180,30 @@ void parse_tools(const ojson& body, RequestParams& p) {
 }
 
 }  // namespace
+
+void parse_tool_choice_mode(const ojson& v, ToolChoice& choice) {
+    const std::string s = v;
+    if (s == "auto")
+        choice.mode = ToolChoice::Mode::Auto;
+    else if (s == "none")
+        choice.mode = ToolChoice::Mode::None;
+    else if (s == "required")
+        choice.mode = ToolChoice::Mode::Required;
+    else
+        fail("'tool_choice' must be 'auto', 'none', 'required' or a named function");
+}
+
+ojson convert_tools(const ojson& v,
+                    const std::function<ojson(const ojson&, const std::string&)>& fn) {
+    require(v.is_array(), "'tools' must be a list");
+    ojson tools = ojson::array();
+    for (size_t i = 0; i < v.size(); ++i) {
+        const std::string where = "tools[" + std::to_string(i) + "]";
+        require(v[i].is_object(), where, " must be an object");
+        tools.push_back({{"type", "function"}, {"function", fn(v[i], where)}});
+    }
+    return tools.empty() ? ojson() : tools;
+}
 
 void check_tool_choice(const ojson& tools, const ToolChoice& choice, const std::string& shown) {
     if (choice.mode == ToolChoice::Mode::Required || choice.mode == ToolChoice::Mode::Named)

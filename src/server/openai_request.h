@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -60,6 +61,12 @@ bool boolean(const ojson& v, const char* name);
 void parse_sampling(const ojson& body, RequestParams& p);
 // A stop string or a list of up to max_count non-empty ones, appended to p.stop.
 void parse_stop(const ojson& v, const char* name, size_t max_count, RequestParams& p);
+// tool_choice "auto", "none" or "required" (an Error for any other string).
+void parse_tool_choice_mode(const ojson& v, ToolChoice& choice);
+// Another API's tool list in the chat form [{"type": "function", "function": fn(tool, where)}]
+// (null when empty); `fn` checks one tool object and returns its function.
+ojson convert_tools(const ojson& v,
+                    const std::function<ojson(const ojson& tool, const std::string& where)>& fn);
 // "required" and a named function need tools; a named function must be among them.
 // `shown` is how the request spelled the choice (for the message).
 void check_tool_choice(const ojson& tools, const ToolChoice& choice, const std::string& shown);

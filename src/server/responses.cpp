@@ -135,12 +135,8 @@ void parse_input(const ojson& body, RequestParams& p) {
 
 void parse_tools(const ojson& body, RequestParams& p) {
     if (const ojson* v = field(body, "tools")) {
-        require(v->is_array(), "'tools' must be a list");
-        ojson tools = ojson::array();
-        for (size_t i = 0; i < v->size(); ++i) {
-            const ojson& t = (*v)[i];
-            const std::string where = "tools[" + std::to_string(i) + "]";
-            require(t.is_object(), where, " must be an object");
+        // {"type": "function", "name", "description", "parameters"}: the function flattened
+        p.tools = convert_tools(*v, [](const ojson& t, const std::string& where) {
             const std::string type = t.value("type", "");
             require(type == "function", where, ": only function tools are supported, got '", type,
                     "'");
@@ -150,22 +146,13 @@ void parse_tools(const ojson& body, RequestParams& p) {
                 require(params->is_object(), where, ".parameters must be an object");
                 fn["parameters"] = *params;
             }
-            tools.push_back({{"type", "function"}, {"function", fn}});
-        }
-        if (!tools.empty()) p.tools = tools;
+            return fn;
+        });
     }
     const ojson* v = field(body, "tool_choice");
     if (!v) return;
     if (v->is_string()) {
-        const std::string s = *v;
-        if (s == "auto")
-            p.tool_choice.mode = ToolChoice::Mode::Auto;
-        else if (s == "none")
-            p.tool_choice.mode = ToolChoice::Mode::None;
-        else if (s == "required")
-            p.tool_choice.mode = ToolChoice::Mode::Required;
-        else
-            fail("'tool_choice' must be 'auto', 'none', 'required' or a named function");
+        parse_tool_choice_mode(*v, p.tool_choice);
     } else {
         require(v->is_object() && v->value("type", "") == "function" && v->contains("name") &&
                     (*v)["name"].is_string(),
