@@ -166,6 +166,17 @@ void check_model(const std::string& path, const Reference& ref) {
                 ASSERT_NE(engine.submit(request(prefix(ref, k_lengths[i]), pooling, together[i])),
                           0u);
             engine.run_until_idle();
+            // again, after the first ones published their KV: last-token pooling reuses the
+            // cached prefix, mean pooling needs every token's state and recomputes
+            Embedded again;
+            engine.submit(request(prefix(ref, k_lengths[0]), pooling, again));
+            engine.run_until_idle();
+            ASSERT_TRUE(again.done);
+            if (pooling == Pooling::Last)
+                EXPECT_GT(again.result.cached_tokens, 0) << name;
+            else
+                EXPECT_EQ(again.result.cached_tokens, 0) << name;
+            EXPECT_EQ(again.vector, together[0].vector) << name << ": with the prefix cache";
         }
         for (size_t i = 0; i < 8; ++i) {
             Engine engine(*model, EngineOptions{});
